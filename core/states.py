@@ -23,8 +23,9 @@ S = BundleState
 
 #: Legal transitions, ``from -> {to, ...}``.
 TRANSITIONS: dict[BundleState, frozenset[BundleState]] = {
-    # start, or a start refused because setup is missing (stays stopped: not an event)
-    S.STOPPED: frozenset({S.STARTING}),
+    # start / a launch that cannot even be built (bad manifest, missing runtime).
+    # A start refused for missing setup stays stopped: that is not a transition.
+    S.STOPPED: frozenset({S.STARTING, S.DEAD}),
     # handshake done / handshake failed / stop requested / died during handshake (retry)
     S.STARTING: frozenset({S.RUNNING, S.DEAD, S.STOPPING, S.CRASHED}),
     # stop or respawn requested / unexpected exit

@@ -1,0 +1,550 @@
+"""Bundle lifecycle: start, stop, supervise and respawn bundle processes.
+
+Every state change goes through :meth:`BundleLifecycleManager._transition`,
+which checks the table in :mod:`core.states` and publishes a
+:class:`LifecycleEvent`. Work on one ``(server_name, ws_id)`` is serialised by
+a per-key lock; ``respawn_bundle`` is the one path that restarts a bundle after
+its credentials change, and it coalesces requests that queue up behind a
+running one, because the launch spec (and so the credentials) is read at spawn
+time: a queued respawn that has not started yet will see every write made
+before it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.locks import KeyedLocks
+from core.logs import BundleLog, read_tail
+from core.models import (
+    LaunchError,
+    LaunchSpec,
+    LifecycleEvent,
+    NeedsSetup,
+    RespawnResult,
+    ToolInfo,
+)
+from core.process import BundleProcess, SpawnError
+from core.redact import redact
+from core.states import BundleState, check_transition
+
+log = logging.getLogger(__name__)
+
+S = BundleState
+Key = tuple[str, str]
+SpecProvider = Callable[[str, str], LaunchSpec]
+Subscriber = Callable[[LifecycleEvent], None]
+
+NOT_INSTALLED = (
+    'Bundle "{server}" is not installed in workspace "{ws}". Install it first (Bundles → Install…).'
+)
+PROTECTED = (
+    'Bundle "{server}" is protected in workspace "{ws}": restart refused. '
+    "Its process was left running untouched."
+)
+
+
+@dataclass
+class ProcessRecord:
+    """What the data layer persists to find orphans after a console crash."""
+
+    server_name: str
+    ws_id: str
+    pid: int
+    pgid: int
+    create_time: float
+
+
+@dataclass
+class LifecycleHooks:
+    """Callbacks into the data layer; the engine itself persists nothing."""
+
+    #: The administrator's intent changed: start/respawn -> True, stop -> False.
+    on_desired: Callable[[str, str, bool], None] | None = None
+    #: A bundle process appeared (record) or is gone (None).
+    on_process: Callable[[str, str, ProcessRecord | None], None] | None = None
+
+
+@dataclass(eq=False)
+class BundleInstance:
+    """One installed bundle in one workspace, as the engine sees it."""
+
+    server_name: str
+    ws_id: str
+    protected: bool = False
+    state: BundleState = S.STOPPED
+    pid: int | None = None
+    started_at: float | None = None
+    restarts: int = 0
+    last_error: str | None = None
+    stderr_tail: list[str] = field(default_factory=list)
+    tools: list[ToolInfo] = field(default_factory=list)
+    needs_setup: str | None = None
+    next_retry_at: float | None = None
+    # engine-private
+    _proc: BundleProcess | None = field(default=None, repr=False)
+    _failures: int = field(default=0, repr=False)
+    _retry: asyncio.TimerHandle | None = field(default=None, repr=False)
+    _secrets: tuple[str, ...] = field(default=(), repr=False)
+    _running_since: float | None = field(default=None, repr=False)
+    _stop_requested: bool = field(default=False, repr=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.server_name, self.ws_id)
+
+    @property
+    def uptime(self) -> float | None:
+        if self.state is S.RUNNING and self._running_since is not None:
+            return time.monotonic() - self._running_since
+        return None
+
+
+class BundleLifecycleManager:
+    """Owns every bundle process of the console (see module doc)."""
+
+    def __init__(
+        self,
+        spec_provider: SpecProvider,
+        log_dir: Path,
+        *,
+        handshake_timeout: float = 30.0,
+        stop_grace: float = 2.0,
+        term_grace: float = 3.0,
+        backoff: Iterable[float] = (1, 2, 4, 8, 16),
+        max_restarts: int = 5,
+        stable_uptime: float = 30.0,
+        spawn_interval: float = 0.002,
+        log_max_bytes: int = 1024 * 1024,
+        hooks: LifecycleHooks | None = None,
+    ) -> None:
+        self._spec_provider = spec_provider
+        self.log_dir = Path(log_dir)
+        self.handshake_timeout = handshake_timeout
+        self.stop_grace = stop_grace
+        self.term_grace = term_grace
+        self.backoff = tuple(backoff)
+        self.max_restarts = max_restarts
+        self.stable_uptime = stable_uptime
+        self.spawn_interval = spawn_interval
+        self.log_max_bytes = log_max_bytes
+        self.hooks = hooks or LifecycleHooks()
+        self.spawn_count = 0
+        self._instances: dict[Key, BundleInstance] = {}
+        self._locks = KeyedLocks()
+        self._pending: dict[Key, asyncio.Task[RespawnResult]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._subscribers: list[Subscriber] = []
+        self._closing = False
+        self._next_spawn_at = 0.0
+
+    # -- registry ----------------------------------------------------------------
+
+    def register(self, server_name: str, ws_id: str, *, protected: bool = False) -> BundleInstance:
+        key = (server_name, ws_id)
+        inst = self._instances.get(key)
+        if inst is None:
+            inst = self._instances[key] = BundleInstance(server_name, ws_id, protected=protected)
+            self._publish(inst, inst.state, kind="registered")
+        else:
+            inst.protected = protected
+        return inst
+
+    async def unregister(self, server_name: str, ws_id: str) -> None:
+        """Stop the bundle and forget it (uninstall, workspace deletion)."""
+        inst = self._instances.get((server_name, ws_id))
+        if inst is None:
+            return
+        await self._stop(inst, persist=False)
+        if self._instances.pop(inst.key, None) is not None:
+            self._publish(inst, inst.state, kind="unregistered")
+
+    def get_instance(self, server_name: str, ws_id: str) -> BundleInstance | None:
+        return self._instances.get((server_name, ws_id))
+
+    def instances(self, ws_id: str | None = None) -> list[BundleInstance]:
+        return [i for i in self._instances.values() if ws_id is None or i.ws_id == ws_id]
+
+    @property
+    def lock_count(self) -> int:
+        return len(self._locks)
+
+    # -- events --------------------------------------------------------------------
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback(event)`` on every change; returns the unsubscribe function."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def _publish(
+        self,
+        inst: BundleInstance,
+        previous: BundleState,
+        *,
+        error: str | None = None,
+        kind: str = "transition",
+    ) -> None:
+        event = LifecycleEvent(
+            inst.ws_id,
+            inst.server_name,
+            previous,
+            inst.state,
+            error,
+            kind=kind,  # type: ignore[arg-type]
+        )
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:
+                log.exception("lifecycle subscriber failed")
+
+    def _transition(self, inst: BundleInstance, new: BundleState, error: str | None = None) -> None:
+        """The only place a state changes: checked against the table, then published."""
+        check_transition(inst.state, new)
+        previous, inst.state = inst.state, new
+        if error is not None:
+            inst.last_error = error = self._redact(inst, error)
+        self._publish(inst, previous, error=error)
+
+    def _redact(self, inst: BundleInstance, text: str) -> str:
+        return redact(text, inst._secrets)
+
+    def _remember_secrets(self, inst: BundleInstance, secrets: Iterable[str]) -> None:
+        merged = tuple(dict.fromkeys((*secrets, *inst._secrets)))
+        inst._secrets = merged[:32]
+
+    # -- public operations -------------------------------------------------------
+
+    async def start_bundle(self, server_name: str, ws_id: str) -> RespawnResult:
+        """Start a stopped, crashed or dead bundle; a no-op when it already runs."""
+        inst = self._instances.get((server_name, ws_id))
+        if inst is None:
+            return _not_installed(server_name, ws_id)
+        if self._closing:
+            return RespawnResult(False, "The console is shutting down.", "failed")
+        self._set_desired(inst, True)
+        async with self._locks.hold(inst.key):
+            if self._instances.get(inst.key) is not inst:
+                return _not_installed(server_name, ws_id)
+            if inst.state in (S.RUNNING, S.STARTING):
+                return RespawnResult(True, None, "running")
+            self._cancel_retry(inst)
+            return await self._spawn(inst)
+
+    async def stop_bundle(self, server_name: str, ws_id: str) -> RespawnResult:
+        """Stop a bundle by the administrator's choice; it is never revived."""
+        inst = self._instances.get((server_name, ws_id))
+        if inst is None:
+            return _not_installed(server_name, ws_id)
+        await self._stop(inst, persist=True)
+        return RespawnResult(True, None, "stopped")
+
+    async def respawn_bundle(self, server_name: str, ws_id: str) -> RespawnResult:
+        """Restart a bundle so it picks up its current credentials: the single supported path.
+
+        Refuses a missing or protected bundle; otherwise stops the old process
+        (if any) and spawns a new one, ending ``running`` or ``dead``. A request
+        that arrives while another for the same key is queued but not started
+        joins it; a request that arrives while one is in flight queues behind it.
+        """
+        key = (server_name, ws_id)
+        inst = self._instances.get(key)
+        if inst is None:
+            return _not_installed(server_name, ws_id)
+        if inst.protected:
+            return RespawnResult(False, PROTECTED.format(server=server_name, ws=ws_id), "protected")
+        if self._closing:
+            return RespawnResult(False, "The console is shutting down.", "failed")
+        task = self._pending.get(key)
+        if task is None:
+            task = self._pending[key] = self._track(self._queued_respawn(key))
+        # Shielded: a caller giving up must not abandon a half-done respawn.
+        return await asyncio.shield(task)
+
+    async def _queued_respawn(self, key: Key) -> RespawnResult:
+        async with self._locks.hold(key):
+            # From here on the respawn has started: later requests queue a new one.
+            if self._pending.get(key) is asyncio.current_task():
+                del self._pending[key]
+            inst = self._instances.get(key)
+            if inst is None:
+                return _not_installed(*key)
+            if inst.protected:
+                return RespawnResult(False, PROTECTED.format(server=key[0], ws=key[1]), "protected")
+            if self._closing:
+                return RespawnResult(False, "The console is shutting down.", "failed")
+            self._cancel_retry(inst)
+            self._set_desired(inst, True)
+            had_process = inst._proc is not None
+            await self._stop_process(inst)
+            if had_process or inst.state in (S.CRASHED, S.DEAD):
+                inst.restarts += 1
+            return await self._spawn(inst)
+
+    def check_setup(self, server_name: str, ws_id: str) -> str | None:
+        """Re-evaluate whether the bundle can launch; publish a ``setup`` event on change."""
+        inst = self._instances.get((server_name, ws_id))
+        if inst is None:
+            return None
+        try:
+            spec = self._spec_provider(server_name, ws_id)
+        except NeedsSetup as exc:
+            self._set_needs_setup(inst, str(exc))
+        except LaunchError:
+            self._set_needs_setup(inst, None)
+        else:
+            self._remember_secrets(inst, spec.secrets)
+            self._set_needs_setup(inst, None)
+        return inst.needs_setup
+
+    def _set_needs_setup(self, inst: BundleInstance, message: str | None) -> None:
+        if inst.needs_setup != message:
+            inst.needs_setup = message
+            self._publish(inst, inst.state, error=message, kind="setup")
+
+    async def call_tool(
+        self, server_name: str, ws_id: str, tool: str, arguments: dict[str, Any] | None = None
+    ) -> Any:
+        inst = self._instances.get((server_name, ws_id))
+        if inst is None or inst._proc is None or inst.state is not S.RUNNING:
+            raise RuntimeError(f'Bundle "{server_name}" is not running in workspace "{ws_id}".')
+        return await inst._proc.call_tool(tool, arguments)
+
+    def log_path(self, server_name: str, ws_id: str) -> Path:
+        return self.log_dir / ws_id / f"{server_name}.log"
+
+    def read_log(self, server_name: str, ws_id: str, max_lines: int = 500) -> list[str]:
+        inst = self._instances.get((server_name, ws_id))
+        secrets = inst._secrets if inst is not None else ()
+        return read_tail(self.log_path(server_name, ws_id), max_lines, secrets)
+
+    async def shutdown(self) -> None:
+        """Stop every bundle concurrently, including those still starting.
+
+        Desired states are left as they are, so the next ``Host.open`` restores them.
+        """
+        self._closing = True
+        for inst in self._instances.values():
+            self._cancel_retry(inst)
+        await asyncio.gather(
+            *(self._stop(inst, persist=False) for inst in list(self._instances.values())),
+            return_exceptions=True,
+        )
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- internals ---------------------------------------------------------------
+
+    def _track(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _set_desired(self, inst: BundleInstance, running: bool) -> None:
+        if self.hooks.on_desired is not None:
+            try:
+                self.hooks.on_desired(inst.server_name, inst.ws_id, running)
+            except Exception:
+                log.exception("persisting the desired state of %s failed", inst.key)
+
+    def _record_process(self, inst: BundleInstance, proc: BundleProcess | None) -> None:
+        if self.hooks.on_process is None:
+            return
+        record = None
+        if proc is not None and proc.pid is not None:
+            record = ProcessRecord(
+                inst.server_name, inst.ws_id, proc.pid, proc.pid, proc.create_time or 0.0
+            )
+        try:
+            self.hooks.on_process(inst.server_name, inst.ws_id, record)
+        except Exception:
+            log.exception("recording the process of %s failed", inst.key)
+
+    def _cancel_retry(self, inst: BundleInstance) -> None:
+        if inst._retry is not None:
+            inst._retry.cancel()
+            inst._retry = None
+        inst.next_retry_at = None
+
+    async def _stop(self, inst: BundleInstance, *, persist: bool) -> None:
+        if persist:
+            self._set_desired(inst, False)
+        inst._stop_requested = True
+        self._cancel_retry(inst)
+        # A handshake in flight holds the lock for up to the handshake timeout:
+        # end the process now so the start fails fast and releases it.
+        if inst.state is S.STARTING and inst._proc is not None:
+            await inst._proc.stop()
+        async with self._locks.hold(inst.key):
+            self._cancel_retry(inst)
+            await self._stop_process(inst)
+            if inst.state in (S.CRASHED, S.DEAD):
+                self._transition(inst, S.STOPPED)
+
+    async def _stop_process(self, inst: BundleInstance) -> None:
+        """Stop the current process if any; the caller holds the key's lock."""
+        proc = inst._proc
+        if proc is None:
+            return
+        proc.stopping = True
+        self._transition(inst, S.STOPPING)
+        await proc.stop()
+        self._finish_process(inst, proc)
+        self._transition(inst, S.STOPPED)
+
+    def _finish_process(self, inst: BundleInstance, proc: BundleProcess) -> None:
+        if inst._proc is proc:
+            inst._proc = None
+        inst.pid = None
+        inst._running_since = None
+        inst.stderr_tail = list(proc.log.tail)
+        proc.log.close()
+        self._record_process(inst, None)
+
+    async def _pace_spawn(self) -> None:
+        """Spread bursts of spawns so a mass restart does not stall the event loop."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        slot = max(now, self._next_spawn_at)
+        self._next_spawn_at = slot + self.spawn_interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    async def _spawn(self, inst: BundleInstance, *, auto: bool = False) -> RespawnResult:
+        """Resolve the launch spec now and start a process; the caller holds the lock."""
+        inst._stop_requested = False
+        inst._running_since = None
+        try:
+            spec = self._spec_provider(inst.server_name, inst.ws_id)
+        except NeedsSetup as exc:
+            self._set_needs_setup(inst, str(exc))
+            if inst.state in (S.CRASHED, S.DEAD):
+                self._transition(inst, S.STOPPED)
+            return RespawnResult(False, str(exc), "needs_setup")
+        except LaunchError as exc:
+            message = str(exc)
+            if inst.state is S.DEAD:
+                inst.last_error = message
+                self._publish(inst, S.DEAD, error=message, kind="setup")
+            else:
+                self._transition(inst, S.DEAD, message)
+            return RespawnResult(False, message, "failed")
+        self._set_needs_setup(inst, None)
+        self._remember_secrets(inst, spec.secrets)
+        await self._pace_spawn()
+        bundle_log = BundleLog(
+            self.log_path(inst.server_name, inst.ws_id),
+            inst._secrets,
+            max_bytes=self.log_max_bytes,
+        )
+        proc = BundleProcess(
+            spec,
+            bundle_log,
+            label=f"{inst.server_name}@{inst.ws_id}",
+            handshake_timeout=self.handshake_timeout,
+            stop_grace=self.stop_grace,
+            term_grace=self.term_grace,
+        )
+        inst._proc = proc
+        inst.last_error = None if not auto else inst.last_error
+        self._transition(inst, S.STARTING)
+        self.spawn_count += 1
+        try:
+            await proc.start()
+        except SpawnError as exc:
+            message = self._redact(inst, str(exc))
+            self._finish_process(inst, proc)
+            if inst._stop_requested or self._closing:
+                self._transition(inst, S.STOPPING)
+                self._transition(inst, S.STOPPED)
+                return RespawnResult(False, "Stopped before the bundle was ready.", "stopped")
+            if auto:
+                self._crashed(inst, message)
+            else:
+                self._transition(inst, S.DEAD, message)
+            return RespawnResult(False, message, "failed")
+        inst.pid = proc.pid
+        inst.tools = list(proc.tools)
+        inst.started_at = time.time()
+        inst._running_since = time.monotonic()
+        self._record_process(inst, proc)
+        proc.on_exit = lambda p: self._on_exit(inst, p)
+        self._transition(inst, S.RUNNING)
+        if not proc.alive:  # exited between the handshake and now
+            self._on_exit(inst, proc)
+        return RespawnResult(True, None, "respawned")
+
+    def _on_exit(self, inst: BundleInstance, proc: BundleProcess) -> None:
+        if inst._proc is not proc or proc.stopping:
+            return
+        self._track(self._handle_crash(inst, proc))
+
+    async def _handle_crash(self, inst: BundleInstance, proc: BundleProcess) -> None:
+        """An unexpected exit: let stderr drain, then crashed -> backoff restart (or dead)."""
+        await proc.stderr_drained(0.5)
+        if inst._proc is not proc or proc.stopping or inst.state is not S.RUNNING:
+            return
+        uptime = time.monotonic() - (inst._running_since or time.monotonic())
+        proc.stopping = True
+        await proc.stop()  # reap anything it left in its group
+        self._finish_process(inst, proc)
+        if inst.state is not S.RUNNING:
+            return
+        tail = next((line for line in reversed(inst.stderr_tail) if line.strip()), "")
+        message = f"exited unexpectedly with code {proc.returncode}"
+        if tail:
+            message += f". Last stderr: {tail.strip()[:300]}"
+        if uptime >= self.stable_uptime:
+            inst._failures = 0
+        self._crashed(inst, message)
+
+    def _crashed(self, inst: BundleInstance, message: str) -> None:
+        inst._failures += 1
+        if self._closing:  # shutdown will move it to stopped; never revive it
+            self._transition(inst, S.CRASHED, message)
+            return
+        if inst._failures > self.max_restarts:
+            message = (
+                f"gave up after {self.max_restarts} restarts without "
+                f"{self.stable_uptime:g} s of uptime: {message}"
+            )
+            self._transition(inst, S.DEAD, message)
+            return
+        delay = self.backoff[min(inst._failures, len(self.backoff)) - 1] if self.backoff else 0.0
+        inst.next_retry_at = time.time() + delay
+        self._transition(inst, S.CRASHED, message)
+        loop = asyncio.get_running_loop()
+        inst._retry = loop.call_later(delay, self._fire_retry, inst)
+
+    def _fire_retry(self, inst: BundleInstance) -> None:
+        inst._retry = None
+        self._track(self._auto_restart(inst))
+
+    async def _auto_restart(self, inst: BundleInstance) -> None:
+        async with self._locks.hold(inst.key):
+            if self._instances.get(inst.key) is not inst or inst.state is not S.CRASHED:
+                return
+            if self._closing:
+                return
+            inst.next_retry_at = None
+            inst.restarts += 1
+            result = await self._spawn(inst, auto=True)
+            if result.ok:
+                log.info("%s restarted after a crash", inst.key)
+
+
+def _not_installed(server_name: str, ws_id: str) -> RespawnResult:
+    return RespawnResult(False, NOT_INSTALLED.format(server=server_name, ws=ws_id), "not_installed")

@@ -1,0 +1,116 @@
+"""Bundle stderr logs: redacted at write time, size-capped, rotated.
+
+Secrets are masked *before* they reach disk, so the log file is safe to open
+in any editor and the log view never has to trust the raw file.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from core.redact import redact
+
+DEFAULT_MAX_BYTES = 1024 * 1024
+DEFAULT_BACKUPS = 2
+TAIL_LINES = 50
+#: A "line" longer than this is cut into pieces so a newline-free flood cannot grow memory.
+MAX_LINE = 16 * 1024
+
+
+class BundleLog:
+    """Appends a bundle's stderr to ``path``, rotating to ``path.1``, ``path.2``...
+
+    The total on disk stays under ``max_bytes * (backups + 1)`` plus one line.
+    Also keeps the last :data:`TAIL_LINES` lines in memory for error messages.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        secrets: Iterable[str] = (),
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        backups: int = DEFAULT_BACKUPS,
+    ) -> None:
+        self.path = path
+        self.secrets = tuple(secrets)
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+        self._partial = ""
+        self._closed = False
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._fh = open(path, "a", encoding="utf-8", errors="replace")
+        self._size = self._fh.tell()
+
+    def feed(self, chunk: str) -> None:
+        """Take a chunk of stderr text; complete lines are redacted and written."""
+        data = self._partial + chunk
+        lines = data.split("\n")
+        self._partial = lines.pop()
+        while len(self._partial) > MAX_LINE:
+            lines.append(self._partial[:MAX_LINE])
+            self._partial = self._partial[MAX_LINE:]
+        if lines:
+            self._write_lines(lines)
+
+    def note(self, text: str) -> None:
+        """Write a console-side line (spawn, exit...) into the same log."""
+        self._write_lines([f"[bundle-console] {text}"], tail=False)
+
+    def _write_lines(self, lines: list[str], *, tail: bool = True) -> None:
+        if self._closed:  # late stderr after the process was finished with
+            return
+        clean = [redact(line.rstrip("\r"), self.secrets) for line in lines]
+        if tail:
+            self.tail.extend(clean)
+        text = "".join(line + "\n" for line in clean)
+        if self._size + len(text) > self.max_bytes and self._size > 0:
+            self._rotate()
+        self._fh.write(text)
+        self._fh.flush()
+        self._size += len(text.encode("utf-8", "replace"))
+
+    def _rotate(self) -> None:
+        self._fh.close()
+        for i in range(self.backups, 0, -1):
+            src = self.path.with_name(f"{self.path.name}.{i - 1}") if i > 1 else self.path
+            dst = self.path.with_name(f"{self.path.name}.{i}")
+            if src.exists():
+                os.replace(src, dst)
+        if self.backups == 0:
+            self.path.unlink(missing_ok=True)
+        self._fh = open(self.path, "a", encoding="utf-8", errors="replace")
+        self._size = 0
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        if self._partial:
+            self._write_lines([self._partial])
+            self._partial = ""
+        self._closed = True
+        self._fh.close()
+
+
+def read_tail(path: Path, max_lines: int, secrets: Iterable[str] = ()) -> list[str]:
+    """The last ``max_lines`` lines of a log file, redacted again for display.
+
+    Reads at most a bounded window from the end, so a huge file costs nothing.
+    """
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            window = min(size, max(64 * 1024, max_lines * 400))
+            fh.seek(size - window)
+            data = fh.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return []
+    lines = data.splitlines()
+    if window < size and lines:
+        lines = lines[1:]  # first line is probably cut
+    return [redact(line, secrets) for line in lines[-max_lines:]]

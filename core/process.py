@@ -1,0 +1,414 @@
+"""One bundle process and the MCP session on it.
+
+We own the process instead of using the SDK's ``stdio_client`` because it
+hides the pid and fixes its own stop timing. The SDK's transport interface is
+just a pair of memory streams, so we spawn the server in a new session (its
+own process group), feed ``ClientSession`` from a stdout-reader / stdin-writer
+pair, route stderr to the bundle log, and apply our own stop policy
+(stdin close -> SIGTERM -> SIGKILL, whole group).
+
+``ClientSession`` runs anyio task groups that must be entered and exited in
+the same task, so one long-lived owner task per process holds the session;
+other tasks only call methods on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from core.logs import BundleLog
+from core.models import LaunchSpec, ToolInfo
+from core.redact import redact
+
+if TYPE_CHECKING:
+    from mcp.client.session import ClientSession
+
+#: stdout lines longer than this are dropped as protocol garbage.
+STDOUT_LIMIT = 16 * 1024 * 1024
+CLIENT_NAME = "bundle-console"
+
+
+class SpawnError(Exception):
+    """The process could not be started or did not complete the MCP handshake."""
+
+
+class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """Stream protocol that routes stderr straight to the log and reports exit at once.
+
+    ``Process.wait()`` on 3.11 also waits for every pipe to close, so a grandchild
+    holding stdout would make an exited server look alive; ``process_exited`` does not.
+    """
+
+    def __init__(self, owner: BundleProcess, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=STDOUT_LIMIT, loop=loop)
+        self._owner = owner
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        if fd == 2:
+            text = data if isinstance(data, str) else self._decoder.decode(data)
+            self._owner.log.feed(text)
+        else:
+            super().pipe_data_received(fd, data)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        super().pipe_connection_lost(fd, exc)
+        if fd == 2:
+            self._owner._on_stderr_closed()
+
+    def process_exited(self) -> None:
+        returncode = self._transport.get_returncode() if self._transport else None
+        super().process_exited()  # may drop self._transport
+        self._owner._on_process_exited(returncode)
+
+
+class BundleProcess:
+    """Spawn, handshake, serve calls, and stop one MCP server process."""
+
+    def __init__(
+        self,
+        spec: LaunchSpec,
+        log: BundleLog,
+        *,
+        label: str,
+        handshake_timeout: float = 30.0,
+        stop_grace: float = 2.0,
+        term_grace: float = 3.0,
+    ) -> None:
+        self.spec = spec
+        self.log = log
+        self.label = label
+        self.handshake_timeout = handshake_timeout
+        self.stop_grace = stop_grace
+        self.term_grace = term_grace
+        self.pid: int | None = None
+        self.returncode: int | None = None
+        self.tools: list[ToolInfo] = []
+        self.session: ClientSession | None = None
+        self.stopping = False
+        #: Called once (from the loop) when the process exits, deliberate or not.
+        self.on_exit: Callable[[BundleProcess], None] | None = None
+        self._proc: asyncio.subprocess.Process | None = None
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._exited: asyncio.Future[int] | None = None
+        self._close_session: asyncio.Event | None = None
+        self._owner: asyncio.Task[None] | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._garbage: str | None = None
+        self._stderr_eof: asyncio.Future[None] | None = None
+        #: Process start time as the OS reports it (psutil), to tell a reused pid apart.
+        self.create_time: float | None = None
+
+    # -- start ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Spawn the process and complete ``initialize`` + ``tools/list``.
+
+        Raises :class:`SpawnError` with a user-shaped, redacted message; on any
+        failure the process is gone when this returns.
+        """
+        loop = asyncio.get_running_loop()
+        self._exited = loop.create_future()
+        self._close_session = asyncio.Event()
+        self._ready = loop.create_future()
+        self._stderr_eof = loop.create_future()
+        try:
+            transport, protocol = await loop.subprocess_exec(
+                lambda: _Protocol(self, loop),
+                self.spec.command,
+                *self.spec.args,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=self.spec.env,
+                cwd=self.spec.cwd,
+                start_new_session=True,
+            )
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.log.note(f"spawn failed: {reason}")
+            raise SpawnError(self._redact(f"cannot run {self.spec.command!r}: {reason}")) from None
+        self._transport = transport
+        self._proc = asyncio.subprocess.Process(transport, protocol, loop)
+        self.pid = self._proc.pid
+        self.create_time = _create_time(self.pid)
+        self.log.note(f"started pid {self.pid}: {self.spec.command} {' '.join(self.spec.args)}")
+        self._owner = asyncio.create_task(self._own_session(), name=f"mcp-session {self.label}")
+        try:
+            await self._await_handshake()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _await_handshake(self) -> None:
+        assert self._ready is not None and self._exited is not None and self._owner is not None
+        done, _ = await asyncio.wait(
+            {self._ready, self._owner},
+            timeout=self.handshake_timeout,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if self._ready in done and not self._ready.exception():
+            return
+        if not done:
+            raise SpawnError(
+                self._with_context(
+                    f"did not complete the MCP handshake within {self.handshake_timeout:g} s"
+                )
+            )
+        # The session failed: most often because the process died. Give the exit
+        # a moment to be observed so the message can say how it ended.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._exited), 1.0)
+        await self.stderr_drained(0.5)
+        if self._exited.done():
+            raise SpawnError(
+                self._with_context(
+                    f"exited with code {self._exited.result()} during the MCP handshake"
+                )
+            )
+        exc = self._ready.exception() if self._ready.done() else self._owner.exception()
+        raise SpawnError(self._with_context(f"MCP handshake failed: {_describe(exc)}"))
+
+    def _with_context(self, message: str) -> str:
+        """Append the last stderr line (and any stdout garbage) to an error."""
+        tail = [line for line in self.log.tail if line.strip()]
+        if tail:
+            message += f". Last stderr: {tail[-1].strip()[:300]}"
+        if self._garbage is not None:
+            message += f". It wrote non-JSON text to stdout: {self._garbage[:120]!r}"
+        return self._redact(message)
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self.spec.secrets)
+
+    async def _own_session(self) -> None:
+        """Own the ClientSession for the whole life of the process (see module doc)."""
+        import anyio
+        import mcp_types as types
+        from mcp.client.session import ClientSession
+        from mcp.shared.message import SessionMessage
+
+        assert self._ready is not None and self._close_session is not None
+        read_send, read_recv = anyio.create_memory_object_stream[SessionMessage | Exception](64)
+        write_send, write_recv = anyio.create_memory_object_stream[SessionMessage](64)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._pump_stdout, read_send, SessionMessage, types)
+                tg.start_soon(self._pump_stdin, write_recv)
+                try:
+                    async with ClientSession(
+                        read_recv,
+                        write_send,
+                        client_info=types.Implementation(name=CLIENT_NAME, version="0.1.0"),
+                    ) as session:
+                        await session.initialize()
+                        self.tools = await _list_all_tools(session, types)
+                        self.session = session
+                        if not self._ready.done():
+                            self._ready.set_result(None)
+                        await self._close_session.wait()
+                finally:
+                    self.session = None
+                    tg.cancel_scope.cancel()
+        except* Exception as group:
+            if not self._ready.done():
+                self._ready.set_exception(_first_leaf(group))
+        finally:
+            if not self._ready.done():
+                self._ready.set_exception(SpawnError("connection closed"))
+            # Retrieve it so an unobserved failure does not warn at GC.
+            if self._ready.done() and not self._ready.cancelled():
+                self._ready.exception()
+
+    async def _pump_stdout(self, send: Any, session_message: Any, types: Any) -> None:
+        """Parse stdout lines into JSON-RPC messages for the session."""
+        assert self._proc is not None and self._proc.stdout is not None
+        stdout = self._proc.stdout
+        async with send:
+            while True:
+                try:
+                    raw = await stdout.readline()
+                except ValueError:  # a line over STDOUT_LIMIT
+                    self._note_garbage("<line over the size limit>")
+                    continue
+                if not raw:
+                    return
+                line = raw.decode("utf-8", "replace").strip()
+                if not line:
+                    continue
+                try:
+                    message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+                except ValueError:
+                    self._note_garbage(line)
+                    continue
+                await send.send(session_message(message))
+
+    def _note_garbage(self, line: str) -> None:
+        if self._garbage is None:
+            self._garbage = self._redact(line)
+        self.log.note(f"ignored non-JSON stdout line: {self._redact(line)[:200]!r}")
+
+    async def _pump_stdin(self, recv: Any) -> None:
+        """Write the session's outgoing messages to the process's stdin."""
+        assert self._proc is not None and self._proc.stdin is not None
+        stdin = self._proc.stdin
+        async with recv:
+            async for message in recv:
+                data = message.message.model_dump_json(by_alias=True, exclude_unset=True)
+                try:
+                    stdin.write(data.encode() + b"\n")
+                    await stdin.drain()
+                except (ConnectionError, OSError):
+                    return
+
+    # -- exit and stop -----------------------------------------------------------
+
+    def _on_process_exited(self, returncode: int | None) -> None:
+        assert self._exited is not None
+        self.returncode = returncode
+        if not self._exited.done():
+            self._exited.set_result(returncode if returncode is not None else -1)
+        self.log.note(f"pid {self.pid} exited with code {self.returncode}")
+        if self._close_session is not None:
+            self._close_session.set()
+        if self.on_exit is not None:
+            callback, self.on_exit = self.on_exit, None
+            asyncio.get_running_loop().call_soon(callback, self)
+
+    def _on_stderr_closed(self) -> None:
+        if self._stderr_eof is not None and not self._stderr_eof.done():
+            self._stderr_eof.set_result(None)
+
+    async def stderr_drained(self, timeout: float) -> None:
+        """Wait (bounded) until stderr hits EOF, so the last lines reach the log and tail."""
+        if self._stderr_eof is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._stderr_eof), timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._exited is not None and not self._exited.done()
+
+    async def stop(self) -> int | None:
+        """Stop the whole process group: stdin close, SIGTERM, SIGKILL; bounded in time.
+
+        Idempotent and safe to call concurrently with :meth:`start` (it makes a
+        pending handshake fail at once).
+        """
+        self.stopping = True
+        if self._close_session is not None:
+            self._close_session.set()
+        if self._owner is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._owner), 1.0)
+            if not self._owner.done():
+                self._owner.cancel()
+        if self._proc is None or self._exited is None:
+            return None
+        if not self._exited.done():
+            if self._proc.stdin is not None:
+                with contextlib.suppress(OSError, RuntimeError):
+                    self._proc.stdin.close()
+            if not await self._wait_exit(self.stop_grace):
+                self._signal_group(signal.SIGTERM)
+                if not await self._wait_exit(self.term_grace):
+                    self.log.note(f"pid {self.pid} ignored SIGTERM; sending SIGKILL")
+                    self._signal_group(signal.SIGKILL)
+                    await self._wait_exit(5.0)
+        await self._reap_group()
+        if self._transport is not None:
+            self._transport.close()
+        return self.returncode
+
+    async def _wait_exit(self, timeout: float) -> bool:
+        assert self._exited is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._exited), timeout)
+        return self._exited.done()
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        if self.pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, sig)
+
+    async def _reap_group(self) -> None:
+        """Terminate what the server left in its group (grandchildren)."""
+        if self.pid is None or not _group_alive(self.pid):
+            return
+        self._signal_group(signal.SIGTERM)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline and _group_alive(self.pid):
+            await asyncio.sleep(0.02)
+        if _group_alive(self.pid):
+            self._signal_group(signal.SIGKILL)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any] | None = None) -> Any:
+        if self.session is None:
+            raise RuntimeError(f"{self.label} is not running")
+        return await self.session.call_tool(name, arguments or {})
+
+
+def _create_time(pid: int) -> float | None:
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any live (non-zombie) process remains in the group."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    import psutil
+
+    for proc in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return False
+
+
+async def _list_all_tools(session: ClientSession, types: Any) -> list[ToolInfo]:
+    tools: list[ToolInfo] = []
+    cursor: str | None = None
+    for _ in range(100):  # a server that pages forever is not our problem
+        params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
+        result = await session.list_tools(params=params)
+        tools.extend(
+            ToolInfo(t.name, t.description or "", dict(t.input_schema or {})) for t in result.tools
+        )
+        cursor = result.next_cursor
+        if not cursor:
+            break
+    return tools
+
+
+def _first_leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return "connection closed"
+    exc = _first_leaf(exc)
+    text = str(exc) or type(exc).__name__
+    return text

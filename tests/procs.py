@@ -1,0 +1,75 @@
+"""Look at the real OS process table: what is running, with which environment.
+
+Tests check bundle processes here rather than trusting the console's own
+bookkeeping. Every bundle child carries ``BUNDLE_CONSOLE_MARKER=<ws>/<server>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+MARKER = "BUNDLE_CONSOLE_MARKER"
+
+
+def proc_env(pid: int) -> dict[str, str]:
+    """The environment of a live process (empty if it is gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    env = {}
+    for item in raw.split(b"\0"):
+        if b"=" in item:
+            k, _, v = item.partition(b"=")
+            env[k.decode(errors="replace")] = v.decode(errors="replace")
+    return env
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] in ("Z", "X")
+
+
+def live_pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and not _is_zombie(int(p))]
+
+
+def marked_processes(tag: str | None = None) -> dict[str, list[int]]:
+    """Live processes carrying the bundle marker, grouped by marker value.
+
+    ``tag`` limits the result to markers containing it (tests use a unique tag
+    in the workspace id or data dir so parallel runs never see each other).
+    """
+    found: dict[str, list[int]] = {}
+    for pid in live_pids():
+        marker = proc_env(pid).get(MARKER)
+        if marker is not None and (tag is None or tag in marker):
+            found.setdefault(marker, []).append(pid)
+    return found
+
+
+def pids_with_env(key: str, value: str) -> list[int]:
+    return [pid for pid in live_pids() if proc_env(pid).get(key) == value]
+
+
+def pid_alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists() and not _is_zombie(pid)
+
+
+async def wait_for(
+    predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.02
+) -> bool:
+    """Poll ``predicate`` on the running loop until it holds or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(interval)
+    return predicate()
