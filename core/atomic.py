@@ -1,0 +1,94 @@
+"""Crash-safe file writes and honest reads for everything under the data dir.
+
+A write goes to a temp file in the same directory, is fsynced, renamed over the
+target and the directory is fsynced, so a crash leaves either the old or the
+new content, never a torn file. Reads turn every failure into a
+:class:`~core.errors.DataError` that names the file, and never "repair" it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from core.errors import DataError
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def fsync_dir(path: Path) -> None:
+    """Persist a rename/unlink in ``path``; a no-op where directories can't be opened."""
+    if os.name == "nt":  # pragma: no cover - Windows has no directory fsync
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def ensure_dir(path: Path, mode: int | None = None) -> Path:
+    """Create ``path`` (and parents); enforce ``mode`` on the leaf when given."""
+    path.mkdir(parents=True, exist_ok=True)
+    if mode is not None and os.name != "nt":
+        if (path.stat().st_mode & 0o777) != mode:
+            path.chmod(mode)
+    return path
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` atomically; the file gets ``mode`` before it appears."""
+    directory = path.parent
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(directory)
+
+
+def atomic_write_json(path: Path, obj: Any, *, mode: int = 0o644) -> None:
+    """Serialise ``obj`` (sorted, indented: diff-friendly) and write it atomically."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def remove_file(path: Path) -> bool:
+    """Unlink ``path`` durably; returns whether it existed."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    fsync_dir(path.parent)
+    return True
+
+
+def read_json(path: Path, *, max_bytes: int | None = None) -> Any:
+    """Parse ``path`` as UTF-8 JSON; any failure is a DataError naming the file."""
+    try:
+        if max_bytes is not None and path.stat().st_size > max_bytes:
+            raise DataError(path, f"file is larger than {max_bytes} bytes")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataError(path, "is not UTF-8 text") from exc
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            path, f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from exc
