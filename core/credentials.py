@@ -1,0 +1,159 @@
+"""Per-(workspace, bundle) credential files: a flat JSON map, 0600 in a 0700 dir.
+
+Writes are read-modify-write under an ``asyncio.Lock`` per file, so two saves
+racing on the same bundle both land (neither reads a stale map and clobbers
+the other). A corrupt file is reported, never overwritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import stat
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from core.atomic import (
+    PRIVATE_DIR_MODE,
+    PRIVATE_FILE_MODE,
+    atomic_write_json,
+    ensure_dir,
+    fsync_dir,
+    read_json,
+    remove_file,
+)
+from core.errors import DataError
+from core.paths import DataPaths
+
+log = logging.getLogger(__name__)
+
+
+class CredentialStore:
+    """Reads are synchronous (the spawn path needs them inline); writes run off the loop."""
+
+    def __init__(self, paths: DataPaths) -> None:
+        self._paths = paths
+        #: path -> (lock, users); an entry goes away when its last user leaves
+        self._locks: dict[Path, tuple[asyncio.Lock, list[int]]] = {}
+
+    def path(self, ws_id: str, server_name: str) -> Path:
+        return self._paths.credentials_file(ws_id, server_name)
+
+    @contextlib.asynccontextmanager
+    async def _locked(self, path: Path) -> AsyncIterator[None]:
+        lock, users = self._locks.setdefault(path, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._locks[path]
+
+    @property
+    def lock_count(self) -> int:
+        """Files with a save in flight (0 at quiescence: the map does not grow forever)."""
+        return len(self._locks)
+
+    def load(self, ws_id: str, server_name: str) -> dict[str, Any]:
+        """The stored map ({} when none). Raises DataError naming a corrupt file."""
+        return _read_map(self.path(ws_id, server_name))
+
+    async def update(
+        self,
+        ws_id: str,
+        server_name: str,
+        changes: Mapping[str, Any | None],
+        guard: Callable[[], None] | None = None,
+    ) -> dict[str, Any]:
+        """Apply ``changes`` (None deletes a key) atomically; returns the new map.
+
+        ``guard`` runs once the lock is held and may raise to abort: it lets the
+        caller re-check that the bundle is still installed after waiting its turn.
+        """
+        path = self.path(ws_id, server_name)
+        async with self._locked(path):
+            if guard is not None:
+                guard()
+            return await asyncio.to_thread(_apply, path, dict(changes))
+
+    async def delete(self, ws_id: str, server_name: str) -> None:
+        """Forget every value for this bundle (uninstall), corrupt or not."""
+        path = self.path(ws_id, server_name)
+        async with self._locked(path):
+            await asyncio.to_thread(remove_file, path)
+
+    async def clear(self, ws_id: str, server_name: str) -> None:
+        """Remove every stored value; a corrupt file is set aside (kept), not destroyed."""
+        path = self.path(ws_id, server_name)
+        async with self._locked(path):
+            await asyncio.to_thread(_clear, path)
+
+    def delete_workspace(self, ws_id: str) -> None:
+        directory = self._paths.credentials_dir(ws_id)
+        shutil.rmtree(directory, ignore_errors=True)
+
+    def scan(self, ws_id: str) -> list[str]:
+        """Problems with this workspace's credential files (for Host.load_errors)."""
+        directory = self._paths.credentials_dir(ws_id)
+        if not directory.is_dir():
+            return []
+        problems = []
+        for path in sorted(directory.glob("*.json")):
+            try:
+                _read_map(path)
+            except DataError as exc:
+                problems.append(str(exc))
+        return problems
+
+
+def _read_map(path: Path) -> dict[str, Any]:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise DataError(path, f"cannot be read ({exc.strerror})") from exc
+    if os.name != "nt" and stat.S_IMODE(mode) & 0o077:
+        log.warning(
+            "%s: credentials file is readable by other users (mode %o); it should be 0600",
+            path,
+            stat.S_IMODE(mode),
+        )
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise DataError(path, "is not a JSON object of credential values")
+    return data
+
+
+def _apply(path: Path, changes: dict[str, Any | None]) -> dict[str, Any]:
+    current = _read_map(path)  # raises on corruption: nothing is written
+    for key, value in changes.items():
+        if value is None:
+            current.pop(key, None)
+        else:
+            current[key] = value
+    # Only the credentials dir is created: if the workspace dir is gone (deleted
+    # while we waited), this fails instead of resurrecting it.
+    path.parent.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+    ensure_dir(path.parent, PRIVATE_DIR_MODE)
+    atomic_write_json(path, current, mode=PRIVATE_FILE_MODE)
+    return current
+
+
+def _clear(path: Path) -> None:
+    try:
+        _read_map(path)
+    except DataError as exc:
+        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+        os.replace(path, aside)
+        fsync_dir(path.parent)
+        log.warning("%s; moved aside to %s", exc, aside)
+        return
+    remove_file(path)

@@ -1,0 +1,127 @@
+"""Checking ``user_config`` values against their manifest fields before anything is saved.
+
+One function, :func:`prepare`, decides what a Configure save means: it rejects
+the whole batch on the first unknown key or bad value, and otherwise returns
+the normalised changes (``None`` = clear). Messages name the field's title and
+never echo the value, because the value may be a secret.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from core.errors import ConfigError
+from core.manifest import Manifest, UserConfigField
+
+_CLEAR = object()
+
+
+def unknown_keys_problem(manifest: Manifest, keys: list[str]) -> str | None:
+    unknown = [k for k in keys if k not in manifest.user_config]
+    if not unknown:
+        return None
+    names = ", ".join(f'"{k}"' for k in unknown)
+    if not manifest.user_config:
+        return f"{manifest.label} has no settings; unknown key(s) {names}."
+    allowed = ", ".join(manifest.user_config)
+    return f"Unknown setting(s) {names} for {manifest.label}. Allowed keys: {allowed}."
+
+
+def _number(field: UserConfigField, value: Any) -> tuple[Any, str | None]:
+    title = field.title
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None, f'"{title}" must be a number.'
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None, f'"{title}" must be a number.'
+    if not math.isfinite(value):
+        return None, f'"{title}" must be a finite number.'
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    low, high = field.min, field.max
+    if (low is not None and value < low) or (high is not None and value > high):
+        if low is not None and high is not None:
+            return None, f'"{title}" must be between {low:g} and {high:g}.'
+        if low is not None:
+            return None, f'"{title}" must be at least {low:g}.'
+        return None, f'"{title}" must be at most {high:g}.'
+    return value, None
+
+
+def _scalar(field: UserConfigField, value: Any) -> tuple[Any, str | None]:
+    """Normalise one (non-list) value for ``field``; (value, None) or (None, problem)."""
+    title = field.title
+    if field.type == "number":
+        return _number(field, value)
+    if field.type == "boolean":
+        if isinstance(value, bool):
+            return value, None
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true", None
+        return None, f'"{title}" must be true or false.'
+    if not isinstance(value, str):
+        return None, f'"{title}" must be text.'
+    if "\0" in value:
+        return None, f'"{title}" cannot contain a NUL character.'
+    if field.type == "directory":
+        path = os.path.expanduser(value)
+        if not os.path.isdir(path):
+            return None, f'"{title}" must be an existing folder.'
+        return os.path.abspath(path), None
+    if field.type == "file":
+        path = os.path.expanduser(value)
+        if not os.path.isfile(path):
+            return None, f'"{title}" must be an existing file.'
+        return os.path.abspath(path), None
+    return value, None
+
+
+def _check(field: UserConfigField, value: Any) -> tuple[Any, str | None]:
+    """(normalised value or _CLEAR, problem)."""
+    if value is None or value == "":
+        return _CLEAR, None
+    if field.multiple:
+        if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
+            return None, f'"{field.title}" must be a list.'
+        items = []
+        for item in value:
+            if item is None or item == "":
+                continue  # a blank row in the list editor
+            normalised, problem = _scalar(field, item)
+            if problem:
+                return None, problem
+            items.append(normalised)
+        return (items or _CLEAR), None
+    return _scalar(field, value)
+
+
+def problems(manifest: Manifest, values: Mapping[str, Any]) -> list[str]:
+    """Every reason ``values`` would be rejected ([] when the batch is valid)."""
+    unknown = unknown_keys_problem(manifest, list(values))
+    if unknown:
+        return [unknown]
+    found = []
+    for key, value in values.items():
+        _, problem = _check(manifest.user_config[key], value)
+        if problem:
+            found.append(problem)
+    return found
+
+
+def prepare(manifest: Manifest, values: Mapping[str, Any]) -> dict[str, Any | None]:
+    """Validated changes for the credential store (None clears a key); raises ConfigError."""
+    if not isinstance(values, Mapping):
+        raise ConfigError("Settings must be given as a mapping of key to value.")
+    found = problems(manifest, values)
+    if found:
+        raise ConfigError(" ".join(found), found)
+    changes: dict[str, Any | None] = {}
+    for key, value in values.items():
+        normalised, _ = _check(manifest.user_config[key], value)
+        changes[key] = None if normalised is _CLEAR else normalised
+    return changes
