@@ -1,0 +1,489 @@
+"""``Host``: the data half of the console, wired to the lifecycle engine.
+
+It owns workspaces, installed bundles and credentials, answers the engine's
+``spec_provider`` at every spawn, and routes every credential write through
+``lifecycle.respawn_bundle`` so there is one restart path. Structural changes
+(install, uninstall, delete) are serialised by one lock; per-bundle credential
+writes by the credential store's per-file locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core import bundles, demo, userconfig
+from core.atomic import PRIVATE_DIR_MODE
+from core.credentials import CredentialStore
+from core.errors import ConsoleError, DataError, InstallError, NotFoundError
+from core.launch import build_launch_spec, is_empty
+from core.manifest import Manifest, load_manifest
+from core.models import ConfigureResult, LaunchError, LaunchSpec, RespawnResult
+from core.paths import DataPaths, resolve_data_dir, validate_server_name, validate_ws_id
+from core.states import BundleState
+from core.workspaces import InstalledBundle, Workspace, WorkspaceStore, clean_name, derive_id
+
+if TYPE_CHECKING:
+    from core.lifecycle import BundleInstance, BundleLifecycleManager
+
+log = logging.getLogger(__name__)
+
+#: States in which a credential write must restart the process to take effect.
+RESPAWN_STATES = frozenset(
+    {BundleState.RUNNING, BundleState.STARTING, BundleState.CRASHED, BundleState.DEAD}
+)
+_OUTCOMES = {"respawned": "respawned", "protected": "protected", "needs_setup": "needs_setup"}
+
+
+def _not_installed(server_name: str, ws_name: str) -> str:
+    return (
+        f'Bundle "{server_name}" is not installed in workspace "{ws_name}". '
+        "Install it first (Bundles → Install…)."
+    )
+
+
+class Host:
+    """Use :meth:`open`; the constructor does no I/O and starts nothing."""
+
+    def __init__(
+        self, data_dir: Path, *, limits: bundles.ArchiveLimits = bundles.DEFAULT_LIMITS
+    ) -> None:
+        self.paths = DataPaths(data_dir)
+        self.load_errors: list[str] = []
+        self._limits = limits
+        self._store = WorkspaceStore(self.paths)
+        self._credentials = CredentialStore(self.paths)
+        self._workspaces: dict[str, Workspace] = {}
+        self._manifests: dict[str, Manifest] = {}
+        self._removing: set[tuple[str, str]] = set()
+        self._mutate = asyncio.Lock()
+        self._lifecycle: BundleLifecycleManager | None = None
+        self._closing = False
+
+    # -- opening and closing ------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        data_dir: str | os.PathLike[str] | None = None,
+        restore: bool = True,
+        **lifecycle_options: Any,
+    ) -> Host:
+        """Load the data dir, register every installed bundle, restore the running ones.
+
+        ``data_dir`` None means ``$BUNDLE_CONSOLE_HOME``, else the platform's user
+        data dir. Unreadable files end up in ``load_errors``; the rest works.
+        ``lifecycle_options`` go to BundleLifecycleManager, except
+        ``archive_limits`` (a :class:`bundles.ArchiveLimits`) which caps installs.
+        """
+        from core.lifecycle import BundleLifecycleManager, LifecycleHooks
+
+        root = resolve_data_dir(data_dir)
+        if not root.exists():
+            root.mkdir(parents=True, mode=PRIVATE_DIR_MODE)
+        host = cls(root, limits=lifecycle_options.pop("archive_limits", bundles.DEFAULT_LIMITS))
+        host._load()
+        lc = BundleLifecycleManager(
+            host.spec_provider,
+            host.paths.logs_dir,
+            hooks=LifecycleHooks(on_desired=host._on_desired),
+            **lifecycle_options,
+        )
+        host._lifecycle = lc
+        for ws in host._workspaces.values():
+            for bundle in ws.bundles:
+                lc.register(bundle.server_name, ws.id, protected=bundle.protected)
+                lc.check_setup(bundle.server_name, ws.id)
+        if restore:
+            await asyncio.gather(
+                *(
+                    lc.start_bundle(b.server_name, ws.id)
+                    for ws in host._workspaces.values()
+                    for b in ws.bundles
+                    if b.desired_running
+                )
+            )
+        return host
+
+    def _load(self) -> None:
+        self._workspaces, errors = self._store.load_all()
+        self.load_errors.extend(errors)
+        for ws in self._workspaces.values():
+            for bundle in ws.bundles:
+                try:
+                    self._manifest_for(bundle)
+                except ConsoleError as exc:
+                    self.load_errors.append(str(exc))
+            self.load_errors.extend(self._credentials.scan(ws.id))
+        for message in self.load_errors:
+            log.error("%s", message)
+
+    async def shutdown(self) -> None:
+        """Stop every bundle concurrently; desired states stay as they were for restore."""
+        self._closing = True
+        if self._lifecycle is not None:
+            await self._lifecycle.shutdown()
+
+    @property
+    def data_dir(self) -> Path:
+        return self.paths.root
+
+    @property
+    def lifecycle(self) -> BundleLifecycleManager:
+        if self._lifecycle is None:
+            raise RuntimeError("Host.lifecycle is only available on a Host made by Host.open().")
+        return self._lifecycle
+
+    # -- workspaces -----------------------------------------------------------------
+
+    def workspaces(self) -> list[Workspace]:
+        """Copies, in name order: callers cannot change state behind the Host's back."""
+        return [ws.model_copy(deep=True) for ws in sorted(self._workspaces.values(), key=_ws_key)]
+
+    def workspace(self, ws_id: str) -> Workspace:
+        return self._ws(ws_id).model_copy(deep=True)
+
+    def has_any_workspace(self) -> bool:
+        """Counts unreadable workspaces too (used to decide whether to seed the demo)."""
+        return bool(self._workspaces) or bool(self._store.existing_ids())
+
+    def create_workspace(self, name: str) -> Workspace:
+        name = clean_name(name)
+        ws_id = derive_id(name, set(self._workspaces) | self._store.existing_ids())
+        ws = Workspace(id=ws_id, name=name)
+        self._store.create_dir(ws_id)
+        try:
+            self._save(ws)
+        except BaseException:
+            self._store.delete(ws_id)
+            raise
+        self._workspaces[ws_id] = ws
+        return ws.model_copy(deep=True)
+
+    def rename_workspace(self, ws_id: str, new_name: str) -> Workspace:
+        ws = self._ws(ws_id)
+        renamed = ws.model_copy(update={"name": clean_name(new_name)})
+        self._save(renamed)
+        self._workspaces[ws_id] = renamed
+        return renamed.model_copy(deep=True)
+
+    async def delete_workspace(self, ws_id: str) -> None:
+        """Stop its bundles, then remove its credentials and its folder."""
+        async with self._mutate:
+            ws = self._ws(ws_id)
+            keys = [(ws_id, b.server_name) for b in ws.bundles]
+            self._removing.update(keys)
+            try:
+                await asyncio.gather(
+                    *(self.lifecycle.unregister(b.server_name, ws_id) for b in ws.bundles)
+                )
+                self._credentials.delete_workspace(ws_id)
+                self._store.delete(ws_id)
+                del self._workspaces[ws_id]
+            finally:
+                self._removing.difference_update(keys)
+            for bundle in ws.bundles:
+                self._collect_bundle_dir(bundle.bundle_dir)
+
+    # -- bundles ----------------------------------------------------------------------
+
+    async def install_bundle(
+        self,
+        ws_id: str,
+        path: str | os.PathLike[str],
+        server_name: str | None = None,
+        *,
+        protected: bool = False,
+    ) -> BundleInstance:
+        """Install a bundle folder or ``.mcpb`` into a workspace (stopped, registered).
+
+        Nothing is written unless every check passes. Non-blocking problems (a
+        sensitive value in args...) are logged and kept in the workspace entry's
+        ``warnings`` (see :meth:`install_warnings`).
+        """
+        source = _source_path(path)
+        self._ws(ws_id)
+        if server_name is not None:
+            try:
+                validate_server_name(server_name)
+            except ConsoleError as exc:
+                raise InstallError(str(exc)) from None
+        inspected = await asyncio.to_thread(bundles.inspect_source, source, self._limits)
+        manifest = inspected.manifest
+        async with self._mutate:
+            ws = self._ws(ws_id)
+            taken = {b.server_name for b in ws.bundles}
+            if server_name is None:
+                name = bundles.derive_server_name(manifest.name, taken)
+            elif server_name in taken:
+                raise InstallError(
+                    f'Workspace "{ws.name}" already has a bundle named "{server_name}". '
+                    "Choose another server name."
+                )
+            else:
+                name = server_name
+            placed = await asyncio.to_thread(self._stage_and_place, inspected, name)
+            warnings = bundles.install_warnings(manifest)
+            entry = InstalledBundle(
+                server_name=name,
+                bundle_dir=f"bundles/{placed.dir_name}",
+                version=manifest.version,
+                protected=protected,
+                warnings=warnings,
+                source=str(source),
+            )
+            try:
+                # Values left by an earlier bundle of that name must not leak into this one.
+                await self._credentials.delete(ws_id, name)
+                updated = ws.model_copy(update={"bundles": [*ws.bundles, entry]})
+                self._save(updated)
+            except BaseException:
+                if placed.created:
+                    self._collect_bundle_dir(entry.bundle_dir)
+                raise
+            self._workspaces[ws_id] = updated
+            self._manifests[placed.dir_name] = manifest
+        for warning in warnings:
+            log.warning("%s in %s: %s", name, ws_id, warning)
+        inst = self.lifecycle.register(name, ws_id, protected=protected)
+        self.lifecycle.check_setup(name, ws_id)
+        return inst
+
+    def _stage_and_place(self, inspected: bundles.Inspected, name: str) -> bundles.Placed:
+        bundles_dir = self.paths.bundles_dir
+        created_dir = not bundles_dir.exists()
+        staging = bundles.make_staging(bundles_dir)
+        try:
+            content = bundles.stage(inspected, staging, self._limits)
+            return bundles.place(content, bundles_dir, name, inspected.manifest.version)
+        finally:
+            bundles.remove_tree(staging)
+            if created_dir:  # succeeds only when empty, i.e. the install failed
+                with contextlib.suppress(OSError):
+                    bundles_dir.rmdir()
+
+    async def uninstall_bundle(self, ws_id: str, server_name: str, *, force: bool = False) -> None:
+        """Stop and forget a bundle in one workspace; its files stay while others use them.
+
+        A protected bundle is refused unless ``force`` (protection guards tear-down).
+        """
+        async with self._mutate:
+            ws, bundle = self._bundle(ws_id, server_name)
+            if bundle.protected and not force:
+                raise InstallError(
+                    f'Bundle "{server_name}" is protected in workspace "{ws.name}": '
+                    "uninstall refused."
+                )
+            key = (ws_id, server_name)
+            self._removing.add(key)
+            try:
+                await self.lifecycle.unregister(server_name, ws_id)
+                await self._credentials.delete(ws_id, server_name)
+                ws = self._ws(ws_id)
+                updated = ws.model_copy(
+                    update={"bundles": [b for b in ws.bundles if b.server_name != server_name]}
+                )
+                self._save(updated)
+                self._workspaces[ws_id] = updated
+            finally:
+                self._removing.discard(key)
+            self._collect_bundle_dir(bundle.bundle_dir)
+
+    def _collect_bundle_dir(self, rel: str) -> None:
+        """Delete an unpacked bundle nobody references (never while a workspace is unreadable)."""
+        if any(b.bundle_dir == rel for ws in self._workspaces.values() for b in ws.bundles):
+            return
+        if set(self._store.existing_ids()) - set(self._workspaces):
+            log.info("keeping %s: an unreadable workspace may still use it", rel)
+            return
+        self._manifests.pop(rel.removeprefix("bundles/"), None)
+        bundles.remove_tree(self.paths.bundle_dir(rel))
+
+    def install_warnings(self, ws_id: str, server_name: str) -> list[str]:
+        return list(self._bundle(ws_id, server_name)[1].warnings)
+
+    def manifest(self, ws_id: str, server_name: str) -> Manifest:
+        return self._manifest_for(self._bundle(ws_id, server_name)[1])
+
+    def bundle_path(self, ws_id: str, server_name: str) -> Path:
+        return self.paths.bundle_dir(self._bundle(ws_id, server_name)[1].bundle_dir)
+
+    # -- user_config ----------------------------------------------------------------
+
+    def config_status(self, ws_id: str, server_name: str) -> dict[str, bool]:
+        """Per key: does the credential store hold a value (defaults do not count)."""
+        manifest = self.manifest(ws_id, server_name)
+        stored = self._credentials.load(ws_id, server_name)
+        return _populated(manifest, stored)
+
+    def config_values(self, ws_id: str, server_name: str) -> dict[str, object]:
+        """Stored values of NON-sensitive fields, to pre-fill the Configure form."""
+        manifest = self.manifest(ws_id, server_name)
+        stored = self._credentials.load(ws_id, server_name)
+        return {
+            k: v
+            for k, v in stored.items()
+            if k in manifest.user_config and not manifest.user_config[k].sensitive
+        }
+
+    def validate_user_config(
+        self, ws_id: str, server_name: str, values: Mapping[str, Any]
+    ) -> list[str]:
+        """What :meth:`set_user_config` would reject, without writing ([] = valid)."""
+        return userconfig.problems(self.manifest(ws_id, server_name), values)
+
+    async def set_user_config(
+        self, ws_id: str, server_name: str, values: Mapping[str, Any]
+    ) -> ConfigureResult:
+        """Save values ("" clears one; omitted keys untouched), then respawn if it was live.
+
+        The whole batch is rejected (ConfigError) before any write if one key or
+        value is bad. A running/starting/crashed/dead bundle is respawned, and so
+        is one whose Start was refused for missing setup; any other stopped
+        bundle is only saved ("saved_stopped") and its needs-setup badge refreshes.
+        """
+        manifest = self.manifest(ws_id, server_name)
+        changes = userconfig.prepare(manifest, values)
+        stored = await self._credentials.update(
+            ws_id, server_name, changes, guard=lambda: self._require_installed(ws_id, server_name)
+        )
+        return await self._apply_config(ws_id, server_name, manifest, stored)
+
+    async def clear_user_config(self, ws_id: str, server_name: str) -> ConfigureResult:
+        """Remove every stored value for the bundle; a live bundle is respawned like a save."""
+        manifest = self.manifest(ws_id, server_name)
+        await self._credentials.clear(ws_id, server_name)
+        return await self._apply_config(ws_id, server_name, manifest, {})
+
+    async def _apply_config(
+        self, ws_id: str, server_name: str, manifest: Manifest, stored: Mapping[str, Any]
+    ) -> ConfigureResult:
+        populated = _populated(manifest, stored)
+        lc = self.lifecycle
+        inst = lc.get_instance(server_name, ws_id)
+        if inst is None or not (inst.state in RESPAWN_STATES or self._blocked_start(inst)):
+            lc.check_setup(server_name, ws_id)
+            return ConfigureResult(populated, None, "saved_stopped")
+        result: RespawnResult = await lc.respawn_bundle(server_name, ws_id)
+        outcome = "respawned" if result.ok else _OUTCOMES.get(result.outcome, "failed")
+        return ConfigureResult(populated, result, outcome)
+
+    def _blocked_start(self, inst: BundleInstance) -> bool:
+        """Stopped only because setup was missing although the administrator asked it to run.
+
+        Completing the setup then finishes that start (through respawn_bundle, the
+        one restart path) instead of leaving the administrator to click Start again.
+        """
+        if inst.state is not BundleState.STOPPED or inst.needs_setup is None:
+            return False
+        ws = self._workspaces.get(inst.ws_id)
+        bundle = ws.bundle(inst.server_name) if ws else None
+        return bundle is not None and bundle.desired_running
+
+    # -- the engine's seam --------------------------------------------------------------
+
+    def spec_provider(self, server_name: str, ws_id: str) -> LaunchSpec:
+        """Resolve the launch now (credentials read fresh). Raises NeedsSetup/LaunchError only."""
+        ws = self._workspaces.get(ws_id)
+        bundle = ws.bundle(server_name) if ws else None
+        if ws is None or bundle is None or (ws_id, server_name) in self._removing:
+            raise LaunchError(_not_installed(server_name, ws.name if ws else ws_id))
+        try:
+            manifest = self._manifest_for(bundle)
+            stored = self._credentials.load(ws_id, server_name)
+            return build_launch_spec(
+                manifest,
+                self.paths.bundle_dir(bundle.bundle_dir),
+                stored,
+                ws_id=ws_id,
+                server_name=server_name,
+                ws_name=ws.name,
+            )
+        except LaunchError:
+            raise
+        except ConsoleError as exc:
+            raise LaunchError(str(exc)) from None
+        except Exception as exc:  # the engine only expects LaunchError: never leak others
+            log.exception("resolving the launch of %s in %s failed", server_name, ws_id)
+            raise LaunchError(f"{server_name}: cannot prepare the launch ({exc}).") from None
+
+    def _on_desired(self, server_name: str, ws_id: str, running: bool) -> None:
+        """Persist the administrator's intent so the next open restores it."""
+        if self._closing:
+            return
+        ws = self._workspaces.get(ws_id)
+        bundle = ws.bundle(server_name) if ws else None
+        if ws is None or bundle is None or bundle.desired_running == running:
+            return
+        updated = ws.model_copy(
+            update={
+                "bundles": [
+                    b.model_copy(update={"desired_running": running})
+                    if b.server_name == server_name
+                    else b
+                    for b in ws.bundles
+                ]
+            }
+        )
+        self._save(updated)
+        self._workspaces[ws_id] = updated
+
+    # -- demo -------------------------------------------------------------------------
+
+    async def seed_demo(self) -> Workspace | None:
+        """Create "Demo" with every bundle under resources/bundles, on an empty data dir."""
+        return await demo.seed(self)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _ws(self, ws_id: str) -> Workspace:
+        validate_ws_id(ws_id)
+        ws = self._workspaces.get(ws_id)
+        if ws is None:
+            raise NotFoundError(f'Workspace "{ws_id}" does not exist.')
+        return ws
+
+    def _bundle(self, ws_id: str, server_name: str) -> tuple[Workspace, InstalledBundle]:
+        ws = self._ws(ws_id)
+        bundle = ws.bundle(server_name)
+        if bundle is None or (ws_id, server_name) in self._removing:
+            raise NotFoundError(_not_installed(server_name, ws.name))
+        return ws, bundle
+
+    def _require_installed(self, ws_id: str, server_name: str) -> None:
+        self._bundle(ws_id, server_name)
+
+    def _manifest_for(self, bundle: InstalledBundle) -> Manifest:
+        key = bundle.bundle_dir.removeprefix("bundles/")
+        cached = self._manifests.get(key)
+        if cached is None:
+            directory = self.paths.bundle_dir(bundle.bundle_dir)
+            if not directory.is_dir():
+                raise DataError(directory, f"bundle folder of {bundle.server_name} is missing")
+            cached = self._manifests[key] = load_manifest(directory)
+        return cached
+
+    def _save(self, ws: Workspace) -> None:
+        try:
+            self._store.save(ws)
+        except OSError as exc:
+            raise DataError(
+                self.paths.workspace_file(ws.id), f"cannot be written ({exc.strerror or exc})"
+            ) from exc
+
+
+def _populated(manifest: Manifest, stored: Mapping[str, Any]) -> dict[str, bool]:
+    return {key: not is_empty(stored.get(key)) for key in manifest.user_config}
+
+
+def _source_path(path: str | os.PathLike[str]) -> Path:
+    return Path(path).expanduser().absolute()
+
+
+def _ws_key(ws: Workspace) -> tuple[str, str]:
+    return (ws.name.casefold(), ws.id)
