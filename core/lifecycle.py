@@ -31,6 +31,7 @@ from core.models import (
     RespawnResult,
     ToolInfo,
 )
+from core.orphans import MARKER_ENV, OrphanRecord
 from core.process import BundleProcess, SpawnError
 from core.redact import redact
 from core.states import BundleState, check_transition
@@ -52,24 +53,14 @@ PROTECTED = (
 
 
 @dataclass
-class ProcessRecord:
-    """What the data layer persists to find orphans after a console crash."""
-
-    server_name: str
-    ws_id: str
-    pid: int
-    pgid: int
-    create_time: float
-
-
-@dataclass
 class LifecycleHooks:
     """Callbacks into the data layer; the engine itself persists nothing."""
 
     #: The administrator's intent changed: start/respawn -> True, stop -> False.
     on_desired: Callable[[str, str, bool], None] | None = None
     #: A bundle process appeared (record) or is gone (None).
-    on_process: Callable[[str, str, ProcessRecord | None], None] | None = None
+    #: Persisted so orphans can be found after a console crash (see core.orphans).
+    on_process: Callable[[str, str, OrphanRecord | None], None] | None = None
 
 
 @dataclass(eq=False)
@@ -365,8 +356,13 @@ class BundleLifecycleManager:
             return
         record = None
         if proc is not None and proc.pid is not None:
-            record = ProcessRecord(
-                inst.server_name, inst.ws_id, proc.pid, proc.pid, proc.create_time or 0.0
+            record = OrphanRecord(
+                inst.server_name,
+                inst.ws_id,
+                proc.pid,
+                proc.pid,  # the leader of its own process group
+                proc.create_time or 0.0,
+                proc.spec.env.get(MARKER_ENV, ""),
             )
         try:
             self.hooks.on_process(inst.server_name, inst.ws_id, record)

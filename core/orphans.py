@@ -1,0 +1,162 @@
+"""Find and stop bundle processes left behind by a console that was killed.
+
+Each live bundle process has a small record under ``<data>/run/<ws>/<server>.json``
+(pid, process group, OS start time, marker). A console that exits normally
+removes them; after a SIGKILL they remain, and the next :func:`reap_orphans`
+stops what they describe before any bundle starts again.
+
+A pid can be reused by an unrelated process, so a record only matches a live
+process whose OS start time equals the recorded one and whose environment
+carries the bundle marker.
+
+Records are written with rename but without fsync: they must survive the
+console being killed (the kernel keeps the page cache), not a power cut (after
+which no process survives either), and an fsync per spawn would stall the
+event loop during mass restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+
+MARKER_ENV = "BUNDLE_CONSOLE_MARKER"
+#: OS start times are reported with clock-tick resolution.
+START_TIME_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True)
+class OrphanRecord:
+    server_name: str
+    ws_id: str
+    pid: int
+    pgid: int
+    create_time: float
+    marker: str
+
+
+def marker_for(ws_id: str, server_name: str) -> str:
+    return f"{ws_id}/{server_name}"
+
+
+class ProcessRecords:
+    """The on-disk list of bundle processes this console owns."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+
+    def _path(self, ws_id: str, server_name: str) -> Path:
+        return self.run_dir / ws_id / f"{server_name}.json"
+
+    def record(self, rec: OrphanRecord) -> None:
+        path = self._path(rec.ws_id, rec.server_name)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".rec.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(asdict(rec), fh)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def forget(self, ws_id: str, server_name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._path(ws_id, server_name).unlink()
+
+    def load(self) -> tuple[list[OrphanRecord], list[str]]:
+        """All records, and a message per unreadable one (which is then dropped)."""
+        records: list[OrphanRecord] = []
+        problems: list[str] = []
+        if not self.run_dir.is_dir():
+            return records, problems
+        for path in sorted(self.run_dir.glob("*/*.json")):
+            try:
+                records.append(OrphanRecord(**json.loads(path.read_text())))
+            except (OSError, ValueError, TypeError) as exc:
+                problems.append(f"{path}: unreadable process record ({exc}); ignored")
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        return records, problems
+
+
+def _matches(proc: psutil.Process, rec: OrphanRecord, *, exact_start: bool) -> bool:
+    try:
+        started = proc.create_time()
+        if exact_start and abs(started - rec.create_time) > START_TIME_TOLERANCE:
+            return False
+        if not exact_start and started + START_TIME_TOLERANCE < rec.create_time:
+            return False
+        return proc.environ().get(MARKER_ENV) == rec.marker
+    except psutil.Error:
+        return False
+
+
+def find_orphans(rec: OrphanRecord) -> list[psutil.Process]:
+    """Live processes described by ``rec``: the leader, and what it left in its group."""
+    found: list[psutil.Process] = []
+    with contextlib.suppress(psutil.Error):
+        leader = psutil.Process(rec.pid)
+        if leader.status() != psutil.STATUS_ZOMBIE and _matches(leader, rec, exact_start=True):
+            found.append(leader)
+    for proc in psutil.process_iter():
+        if proc.pid == rec.pid:
+            continue
+        try:
+            if os.getpgid(proc.pid) != rec.pgid or proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+        except (OSError, psutil.Error):
+            continue
+        # Group members started after the leader with the same marker are its descendants.
+        if _matches(proc, rec, exact_start=False):
+            found.append(proc)
+    return found
+
+
+async def reap_orphans(records: ProcessRecords, *, grace: float = 2.0) -> list[str]:
+    """Stop every leftover bundle process; returns one line per action for the log."""
+    recs, messages = records.load()
+    victims: list[tuple[OrphanRecord, list[psutil.Process]]] = []
+    for rec in recs:
+        procs = find_orphans(rec)
+        if procs:
+            victims.append((rec, procs))
+        else:
+            records.forget(rec.ws_id, rec.server_name)
+    for _rec, procs in victims:
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                proc.send_signal(signal.SIGTERM)
+    deadline = asyncio.get_running_loop().time() + grace
+    for rec, procs in victims:
+        alive = procs
+        while alive and asyncio.get_running_loop().time() < deadline:
+            alive = [p for p in alive if _alive(p)]
+            if alive:
+                await asyncio.sleep(0.05)
+        for proc in alive:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        pids = ", ".join(str(p.pid) for p in procs)
+        messages.append(
+            f'Stopped {len(procs)} leftover process(es) of "{rec.server_name}" '
+            f'in workspace "{rec.ws_id}" (pid {pids}) from a previous session.'
+        )
+        records.forget(rec.ws_id, rec.server_name)
+    return messages
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

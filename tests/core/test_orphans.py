@@ -1,0 +1,107 @@
+"""Orphan reaping: a console killed with SIGKILL leaves bundles; the next start stops them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import psutil
+
+from core.orphans import OrphanRecord, ProcessRecords, reap_orphans
+from tests.procs import marked_processes, pid_alive, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CONSOLE = textwrap.dedent(
+    """
+    import asyncio, sys
+    from pathlib import Path
+    sys.path.insert(0, {root!r})
+    from core.lifecycle import LifecycleHooks
+    from core.orphans import ProcessRecords
+    from tests.core.engine_support import SpecTable, make_manager
+
+    async def main():
+        records = ProcessRecords(Path({run!r}))
+        def on_process(server, ws, rec):
+            records.record(rec) if rec else records.forget(ws, server)
+        table = SpecTable({tag!r})
+        lc = make_manager(table, Path({tmp!r}), hooks=LifecycleHooks(on_process=on_process))
+        for name, args in (("plain", ()), ("stubborn", ("--ignore-term",)),
+                           ("parent", ("--grandchild",))):
+            table.add(name, "ws_a", *args)
+            lc.register(name, "ws_a")
+            assert (await lc.start_bundle(name, "ws_a")).ok
+        print("ready", flush=True)
+        await asyncio.sleep(3600)
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_bundles_left_by_a_killed_console_are_stopped(tmp_path: Path):
+    tag = f"orph{uuid.uuid4().hex[:8]}"
+    run_dir = tmp_path / "run"
+    script = CONSOLE.format(root=str(ROOT), run=str(run_dir), tag=tag, tmp=str(tmp_path))
+    console = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert console.stdout.readline().strip() == "ready"
+        # plain + stubborn + parent + grandchild
+        assert await wait_for(lambda: sum(map(len, marked_processes(tag).values())) == 4)
+        console.send_signal(signal.SIGKILL)
+        console.wait()
+        await asyncio.sleep(0.3)  # servers that honour stdin EOF exit by themselves
+        left = marked_processes(tag)
+        # The one ignoring SIGTERM/EOF and the grandchild outlive the console.
+        assert set(left) == {f"{tag}:ws_a/stubborn", f"{tag}:ws_a/parent"}, left
+
+        messages = await reap_orphans(ProcessRecords(run_dir), grace=0.5)
+        assert await wait_for(lambda: marked_processes(tag) == {}, 5)
+        assert len(messages) == 2 and all("from a previous session" in m for m in messages)
+        assert list(run_dir.glob("*/*.json")) == []
+    finally:
+        console.kill()
+        for pids in marked_processes(tag).values():
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+
+
+async def test_a_reused_pid_is_never_taken_for_a_bundle(tmp_path: Path):
+    records = ProcessRecords(tmp_path / "run")
+    bystander = subprocess.Popen(
+        ["sleep", "30"], env={**os.environ, "BUNDLE_CONSOLE_MARKER": "ws_a/x"}
+    )
+    try:
+        started = psutil.Process(bystander.pid).create_time()
+        # Same pid and marker, but a different start time: the pid was reused.
+        records.record(
+            OrphanRecord("x", "ws_a", bystander.pid, bystander.pid, started - 60, "ws_a/x")
+        )
+        assert await reap_orphans(records, grace=0.2) == []
+        assert pid_alive(bystander.pid)
+        # Same pid and start time, but not carrying our marker: not ours either.
+        records.record(OrphanRecord("y", "ws_a", bystander.pid, bystander.pid, started, "ws_a/y"))
+        assert await reap_orphans(records, grace=0.2) == []
+        assert pid_alive(bystander.pid)
+        # Everything matches: it is ours.
+        records.record(OrphanRecord("x", "ws_a", bystander.pid, bystander.pid, started, "ws_a/x"))
+        assert len(await reap_orphans(records, grace=0.5)) == 1
+        assert await wait_for(lambda: bystander.poll() is not None, 3)
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+async def test_unreadable_record_is_reported_and_dropped(tmp_path: Path):
+    bad = tmp_path / "run" / "ws_a" / "x.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("{not json")
+    messages = await reap_orphans(ProcessRecords(tmp_path / "run"))
+    assert len(messages) == 1 and str(bad) in messages[0] and "unreadable" in messages[0]
