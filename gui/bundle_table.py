@@ -1,0 +1,110 @@
+"""The centre table view: badge delegate, spinner animation, sensible column sizes."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
+
+from gui.badge import BADGE_ROLE, BadgeDelegate
+from gui.bundle_model import LABEL_ROLE, Column, Label
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class NameDelegate(QStyledItemDelegate):
+    """Display name in the body font, then the version and any alias muted."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        label = index.data(LABEL_ROLE)
+        if not isinstance(label, Label):
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        style = opt.widget.style() if opt.widget else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        r = option.rect.adjusted(8, 0, -6, 0)
+        main = QFont(option.font)
+        main.setWeight(QFont.Weight.Medium)
+        small = QFont(option.font)
+        small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.88))
+        fm_main, fm_small = QFontMetrics(main), QFontMetrics(small)
+        text_color = option.palette.color(QPalette.ColorRole.Text)
+        muted = QColor(text_color)
+        muted.setAlpha(150)
+        painter.save()
+        name = fm_main.elidedText(label.display_name, Qt.TextElideMode.ElideRight, r.width())
+        painter.setFont(main)
+        painter.setPen(text_color)
+        align = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+        painter.drawText(r, align, name)
+        x = r.left() + fm_main.horizontalAdvance(name) + 7
+        extra = label.version + (f"  ·  {label.alias}" if label.alias else "")
+        if extra and x < r.right():
+            extra = fm_small.elidedText(extra, Qt.TextElideMode.ElideRight, r.right() - x)
+            painter.setFont(small)
+            painter.setPen(muted)
+            painter.drawText(QRect(x, r.top(), r.right() - x, r.height()), align, extra)
+        painter.restore()
+
+
+COLUMN_WIDTHS = {Column.NAME: 250, Column.STATUS: 250, Column.UPTIME: 110, Column.RESTARTS: 90}
+
+
+class BundleTable(QTableView):
+    """Table of bundles; repaints only the status cells of starting/stopping rows to animate."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("bundleTable")
+        self.setItemDelegateForColumn(Column.NAME, NameDelegate(self))
+        self.setItemDelegateForColumn(Column.STATUS, BadgeDelegate(self))
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSortingEnabled(True)
+        self.sortByColumn(Column.NAME, Qt.SortOrder.AscendingOrder)
+        self.setAlternatingRowColors(True)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.verticalHeader().hide()
+        self.verticalHeader().setDefaultSectionSize(34)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header = self.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self._anim = QTimer(self)
+        self._anim.setInterval(50)
+        self._anim.timeout.connect(self._animate)
+        self._anim.start()
+
+    def setModel(self, model: QAbstractItemModel | None) -> None:
+        super().setModel(model)
+        for col, width in COLUMN_WIDTHS.items():
+            self.setColumnWidth(col, width)
+
+    def _animate(self) -> None:
+        """Repaint animated badges only; stops costing anything when nothing moves."""
+        model = self.model()
+        if model is None or not self.isVisible():
+            return
+        for row in range(model.rowCount()):
+            idx = model.index(row, Column.STATUS)
+            badge = idx.data(BADGE_ROLE)
+            if badge is not None and badge.animated:
+                self.viewport().update(self.visualRect(idx))

@@ -1,0 +1,358 @@
+"""Configure: the form generated from a bundle's ``user_config``.
+
+Save writes through ``host.set_user_config`` (which respawns the bundle) inside
+an ``asyncSlot``; the outcome is shown in the dialog, which stays responsive
+because it is opened with ``open()`` and nothing here runs a nested loop.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.config_fields import UNSET, FieldEditor, StringEditor, make_editor
+from gui.spinner import Spinner
+from gui.tasks import async_slot
+
+log = logging.getLogger(__name__)
+
+#: ConfigureResult.outcome -> (banner kind, message template)
+OUTCOME_TEXT: dict[str, tuple[str, str]] = {
+    "respawned": ("ok", "Saved and restarted"),
+    "started": ("ok", "Saved and started"),
+    "start_failed": ("error", "Saved, but start failed: {error}"),
+    "failed": ("error", "Saved, but restart failed: {error}"),
+    "protected": ("warn", "Saved; bundle is protected, restart refused"),
+    "saved_stopped": ("info", "Saved (bundle is stopped)"),
+    "needs_setup": ("warn", "Saved; still needs setup: {error}"),
+}
+
+
+def outcome_message(result: Any, start: Any = None) -> tuple[str, str]:
+    """``(kind, text)`` for a ``ConfigureResult`` (and the optional start that followed
+    a save of a stopped bundle, a ``RespawnResult``); kind drives the banner colour."""
+    outcome = result.outcome
+    error = (result.respawn.error if result.respawn else None) or "unknown error"
+    if start is not None:
+        outcome = (
+            "started"
+            if start.ok
+            else ("needs_setup" if start.outcome == "needs_setup" else "start_failed")
+        )
+        error = start.error or "unknown error"
+    kind, template = OUTCOME_TEXT.get(outcome, ("info", "Saved ({outcome})"))
+    return kind, template.format(error=error, outcome=outcome)
+
+
+class Banner(QFrame):
+    """A coloured one-line message with an optional spinner in front."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        self.spinner = Spinner(self)
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.spinner)
+        layout.addWidget(self.label, 1)
+        self.hide()
+
+    def show_message(self, kind: str, text: str, *, busy: bool = False) -> None:
+        self.setProperty("kind", kind)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.label.setText(text)
+        if busy:
+            self.spinner.start()
+        else:
+            self.spinner.stop()
+        self.show()
+
+    @property
+    def kind(self) -> str:
+        return str(self.property("kind") or "")
+
+    @property
+    def text(self) -> str:
+        return self.label.text()
+
+
+class ConfigureDialog(QDialog):
+    """Edit one bundle's configuration in one workspace."""
+
+    #: ``(ConfigureResult, message)`` after every completed save.
+    saved = Signal(object, str)
+
+    def __init__(self, host: Any, ws_id: str, server_name: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.host = host
+        self.ws_id = ws_id
+        self.server_name = server_name
+        self.manifest = host.manifest(ws_id, server_name)
+        self.editors: dict[str, FieldEditor] = {}
+        self._row_labels: dict[str, QLabel] = {}
+        self._saving = False
+        self._problems: list[str] = []
+        self.last_result: Any = None
+        self.last_start: Any = None
+
+        self.setObjectName("configureDialog")
+        self.setWindowTitle(f"Configure {self.manifest.label}")
+        self.setMinimumWidth(560)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(18, 16, 18, 14)
+        outer.setSpacing(10)
+        outer.addWidget(self._header())
+
+        self.form_host = QWidget(self)
+        self.form = QFormLayout(self.form_host)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self.form.setHorizontalSpacing(14)
+        self.form.setVerticalSpacing(12)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.form_host)
+        outer.addWidget(scroll, 1)
+
+        self.problems_label = QLabel(self)
+        self.problems_label.setObjectName("problems")
+        self.problems_label.setWordWrap(True)
+        self.problems_label.hide()
+        outer.addWidget(self.problems_label)
+
+        self.start_after = QCheckBox(f"Start {self.manifest.label} after saving", self)
+        self.start_after.setObjectName("startAfter")
+        self.start_after.setToolTip("The bundle is stopped: saving alone does not start it.")
+        self.start_after.toggled.connect(self._update_save_text)
+        self._stopped = False
+        outer.addWidget(self.start_after)
+
+        self.banner = Banner(self)
+        outer.addWidget(self.banner)
+
+        self.buttons = QDialogButtonBox(self)
+        self.save_button = QPushButton("Save && Restart", self)
+        self.save_button.setDefault(True)
+        self.save_button.setObjectName("saveButton")
+        self.buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.buttons.rejected.connect(self.reject)
+        self.save_button.clicked.connect(self.save)
+        outer.addWidget(self.buttons)
+
+        self._build_form()
+        self._sync_mode(initial=True)
+        self.revalidate()
+
+    # -- construction ----------------------------------------------------------
+
+    def _header(self) -> QWidget:
+        box = QWidget(self)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 4)
+        layout.setSpacing(2)
+        title = QLabel(
+            f"{html.escape(self.manifest.label)}  <span style='font-weight:normal'>"
+            f"{html.escape(self.manifest.version)}</span>",
+            box,
+        )
+        title.setObjectName("dialogTitle")
+        title.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(title)
+        desc = QLabel(self.manifest.description, box)
+        desc.setObjectName("hint")
+        desc.setWordWrap(True)
+        layout.addWidget(desc)
+        ws_name = next((w.name for w in self.host.workspaces() if w.id == self.ws_id), self.ws_id)
+        note = QLabel(
+            f"Settings apply to workspace <b>{html.escape(ws_name)}</b>. Saving restarts a running "
+            "bundle so it picks them up. Stored secrets are never shown.",
+            box,
+        )
+        note.setObjectName("hint")
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        return box
+
+    def _build_form(self) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.editors.clear()
+        self._row_labels.clear()
+        fields = self.manifest.user_config
+        if not fields:
+            empty = QLabel("This bundle has no settings.", self.form_host)
+            empty.setObjectName("hint")
+            self.form.addRow(empty)
+            return
+        status = self.host.config_status(self.ws_id, self.server_name)
+        values = self.host.config_values(self.ws_id, self.server_name)
+        for key, spec in fields.items():
+            editor = make_editor(
+                key,
+                spec,
+                values.get(key, UNSET),
+                stored=bool(status.get(key)),
+                parent=self.form_host,
+            )
+            editor.changed.connect(self.revalidate)
+            label = QLabel(self._label_text(spec), self.form_host)
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setToolTip("Required" if spec.required else "Optional")
+            label.setBuddy(editor)
+            cell = QWidget(self.form_host)
+            col = QVBoxLayout(cell)
+            col.setContentsMargins(0, 0, 0, 0)
+            col.setSpacing(3)
+            col.addWidget(editor)
+            if spec.description:
+                help_text = QLabel(spec.description, cell)
+                help_text.setObjectName("hint")
+                help_text.setWordWrap(True)
+                help_text.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+                col.addWidget(help_text)
+            self.form.addRow(label, cell)
+            self.editors[key] = editor
+            self._row_labels[key] = label
+
+    def _instance(self) -> Any:
+        return self.host.lifecycle.get_instance(self.server_name, self.ws_id)
+
+    def _sync_mode(self, *, initial: bool = False) -> None:
+        """A live bundle is restarted by Save; a stopped one is only started if asked."""
+        inst = self._instance()
+        stopped = inst is not None and str(inst.state) == "stopped"
+        self._stopped = stopped
+        self.start_after.setVisible(stopped)
+        if initial:
+            self.start_after.setChecked(stopped and bool(inst.needs_setup))
+        self._update_save_text()
+
+    def _update_save_text(self, *_: Any) -> None:
+        if not self._stopped:
+            self.save_button.setText("Save && Restart")
+        elif self.start_after.isChecked():
+            self.save_button.setText("Save && Start")
+        else:
+            self.save_button.setText("Save")
+
+    @staticmethod
+    def _label_text(spec: Any) -> str:
+        mark = " <span style='color:#d23b3b'>*</span>" if spec.required else ""
+        return f"{spec.title}{mark}"
+
+    # -- validation ------------------------------------------------------------
+
+    def changes(self) -> dict[str, Any]:
+        """The keys to write: edited values, and ``None`` for each value to remove."""
+        out: dict[str, Any] = {}
+        for key, editor in self.editors.items():
+            if not editor.is_dirty():
+                continue
+            if isinstance(editor, StringEditor) and editor.clearing:
+                out[key] = None
+            else:
+                out[key] = editor.value()
+        return out
+
+    def problems(self) -> list[str]:
+        """Local required checks first, then core's own rules for what would be saved."""
+        found: list[str] = []
+        for key, editor in self.editors.items():
+            spec = self.manifest.user_config[key]
+            clearing = isinstance(editor, StringEditor) and editor.clearing
+            if spec.required and editor.is_empty() and not clearing:
+                found.append(f'"{spec.title}" is required.')
+        try:
+            found += [
+                p
+                for p in self.host.validate_user_config(
+                    self.ws_id, self.server_name, self.changes()
+                )
+                if p not in found
+            ]
+        except Exception as exc:  # validation must never take the dialog down
+            log.exception("validate_user_config failed")
+            found.append(str(exc))
+        return found
+
+    def revalidate(self) -> None:
+        self._problems = self.problems()
+        for key, editor in self.editors.items():
+            title = self.manifest.user_config[key].title
+            editor.set_invalid(any(title in p for p in self._problems))
+        if self._problems:
+            self.problems_label.setText("\n".join(f"• {p}" for p in self._problems))
+            self.problems_label.show()
+        else:
+            self.problems_label.hide()
+        self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
+        dirty = bool(self.changes())
+        self.save_button.setEnabled(not self._saving and not self._problems and dirty)
+        self.form_host.setEnabled(not self._saving)
+
+    @property
+    def saving(self) -> bool:
+        return self._saving
+
+    # -- saving ------------------------------------------------------------------
+
+    @async_slot()
+    async def save(self) -> None:
+        """Write the changes and respawn; never blocks the loop, never nests one."""
+        if self._saving:
+            return
+        self.revalidate()
+        changes = self.changes()
+        if self._problems or not changes:
+            return
+        self._saving = True
+        self._sync_buttons()
+        self.banner.show_message("busy", "Saving and restarting…", busy=True)
+        try:
+            result = await self.host.set_user_config(self.ws_id, self.server_name, changes)
+        except Exception as exc:
+            problems = getattr(exc, "problems", None)
+            text = "\n".join(problems) if problems else str(exc) or type(exc).__name__
+            self.banner.show_message("error", f"Not saved: {text}")
+            log.info("configure %s/%s rejected: %s", self.ws_id, self.server_name, text)
+        else:
+            start = None
+            if result.outcome == "saved_stopped" and self.start_after.isChecked():
+                self.banner.show_message("busy", "Saved; starting…", busy=True)
+                start = await self.host.lifecycle.start_bundle(self.server_name, self.ws_id)
+            self.last_result = result
+            self.last_start = start
+            kind, text = outcome_message(result, start)
+            self.banner.show_message(kind, text)
+            self._build_form()  # fresh baselines: stored secrets now say "set"
+            self._sync_mode()
+            self.saved.emit(result, text)
+        finally:
+            self._saving = False
+            self.revalidate()

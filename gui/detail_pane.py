@@ -1,0 +1,97 @@
+"""Bottom pane: a one-line summary of the selected bundle and its Logs / Tools / Events tabs."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+
+from gui.events_view import EventHistory, EventsView
+from gui.formatting import format_duration
+from gui.log_view import LogView
+from gui.tools_view import ToolsView
+
+
+class DetailPane(QWidget):
+    """Renders one bundle; :meth:`show_bundle` switches, :meth:`refresh` re-reads it."""
+
+    def __init__(self, history: EventHistory, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("detailPane")
+        self.title = QLabel(self)
+        self.title.setObjectName("detailTitle")
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.logs = LogView(self)
+        self.tools = ToolsView(self)
+        self.events = EventsView(history, self)
+        self.tabs.addTab(self.logs, "Logs")
+        self.tabs.addTab(self.tools, "Tools")
+        self.tabs.addTab(self.events, "Events")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.title)
+        layout.addWidget(self.tabs, 1)
+        self._lc: Any = None
+        self._key: tuple[str, str] | None = None
+        self._label = ""
+        self.show_bundle(None, None)
+
+    def show_bundle(self, lc: Any, key: tuple[str, str] | None, label: str = "") -> None:
+        """Point the tabs at ``key = (ws_id, server_name)`` (None: nothing selected)."""
+        if key == self._key and lc is self._lc:
+            self.refresh()
+            return
+        self._lc, self._key, self._label = lc, key, label
+        if lc is None or key is None:
+            self.logs.set_source(None, None)
+            self.events.set_key(None)
+        else:
+            ws_id, server = key
+            self.logs.set_source(
+                lambda: lc.read_log(server, ws_id, max_lines=500),
+                lambda: lc.log_path(server, ws_id),
+            )
+            self.events.set_key(key)
+        self.refresh()
+
+    def refresh(self) -> None:
+        inst = self._instance()
+        if inst is None:
+            self.title.setText("Select a bundle to see its logs, tools and events.")
+            self.tools.set_tools([], "No bundle selected.")
+            return
+        parts = [f"<b>{self._label}</b>", str(inst.state)]
+        if inst.pid:
+            parts.append(f"pid {inst.pid}")
+        if str(inst.state) == "running" and inst.started_at:
+            parts.append(f"up {format_duration(time.time() - inst.started_at)}")
+        parts.append(f"{len(inst.tools)} tools")
+        if inst.protected:
+            parts.append("protected")
+        self.title.setText("  ·  ".join(parts))
+        hint = (
+            ""
+            if inst.tools
+            else (
+                "Tools appear once the bundle is running."
+                if str(inst.state) != "running"
+                else "This bundle reported no tools."
+            )
+        )
+        self.tools.set_tools(list(inst.tools), hint)
+
+    def _instance(self) -> Any:
+        if self._lc is None or self._key is None:
+            return None
+        ws_id, server = self._key
+        return self._lc.get_instance(server, ws_id)
+
+    @property
+    def key(self) -> tuple[str, str] | None:
+        return self._key

@@ -1,0 +1,154 @@
+"""``python -m gui.screenshots``: render the console offscreen into docs/screenshots/.
+
+Uses a throwaway data dir seeded with the demo workspace, starts the real demo
+bundles, configures Demo Vault through the Configure dialog (as a user would),
+and grabs the main window and the dialog with ``QWidget.grab()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+OUT_DIR = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not reached while preparing screenshots")
+        await asyncio.sleep(0.05)
+
+
+async def settle(seconds: float = 0.3) -> None:
+    """Let timers (uptime, spinners, log polling) and layouts catch up."""
+    await asyncio.sleep(seconds)
+
+
+async def render(out_dir: Path, data_dir: Path) -> list[Path]:
+    from PySide6.QtWidgets import QApplication
+
+    from gui.main_window import MainWindow
+    from gui.settings import GuiSettings
+    from gui.startup import open_host, restore_bundles, seed_if_empty
+
+    window = MainWindow(GuiSettings(data_dir.parent / "gui.ini"))
+    window.resize(1280, 800)
+    window.show()
+    host = await open_host(data_dir)
+    written: list[Path] = []
+    try:
+        demo = await seed_if_empty(host)
+        assert demo is not None
+        staging = host.create_workspace("Staging")
+        for folder in ("demo-clock", "demo-vault"):
+            await host.install_bundle(staging.id, Path(host_bundles_root(), folder))
+        staging = host.workspace(staging.id)
+        # A protected copy shows the lock mark (restart and uninstall refused).
+        await host.install_bundle(
+            demo.id, Path(host_bundles_root(), "demo-clock"), "ops-clock", protected=True
+        )
+        window.attach(host)
+        window.refresh_workspaces()
+        window.select_workspace(demo.id)
+        await restore_bundles(host, demo=True)
+        lc = host.lifecycle
+        vault = next(b.server_name for b in demo.bundles if "vault" in b.server_name)
+        clock = next(b.server_name for b in demo.bundles if "clock" in b.server_name)
+        await wait_for(
+            lambda: all(str(i.state) == "running" for i in lc.instances() if not i.needs_setup)
+        )
+
+        # The demo as first launched: running bundles, the vault waiting for its token.
+        window.select_bundle(clock)
+        window.detail.tabs.setCurrentWidget(window.detail.tools)
+        await settle(2.2)
+        written.append(grab(window, out_dir / "main-window.png"))
+
+        # Configure Demo Vault the way an administrator would.
+        window.select_bundle(vault)
+        window.open_configure()
+        dialog = window.configure_dialog
+        assert dialog is not None
+        dialog.editors["api_token"].edit.setText("demo-token-1234")
+        dialog.editors["max_items"].box.setValue(200)
+        await settle()
+        written.append(grab(dialog, out_dir / "configure-dialog.png"))
+        dialog.save()
+        await wait_for(lambda: dialog.last_result is not None and not dialog.saving)
+        await settle(0.4)
+        written.append(grab(dialog, out_dir / "configure-saved.png"))
+        dialog.close()
+
+        window.detail.tabs.setCurrentWidget(window.detail.events)
+        await settle(0.6)
+        written.append(grab(window, out_dir / "main-window-events.png"))
+        window.detail.tabs.setCurrentWidget(window.detail.logs)
+        await settle(0.8)
+        written.append(grab(window, out_dir / "main-window-logs.png"))
+
+        # Staging: kill a bundle from outside to show the crash badge and its countdown.
+        staged_clock = lc.get_instance(staging.bundles[0].server_name, staging.id)
+        window.select_workspace(staging.id)
+        window.select_bundle(staged_clock.server_name)
+        window.detail.tabs.setCurrentWidget(window.detail.events)
+        os.kill(staged_clock.pid, signal.SIGKILL)
+        await wait_for(lambda: str(staged_clock.state) == "crashed")
+        await settle(0.2)
+        written.append(grab(window, out_dir / "main-window-crashed.png"))
+        QApplication.processEvents()
+    finally:
+        window.detach()
+        await host.shutdown()
+    return written
+
+
+def host_bundles_root() -> Path:
+    from core.demo import demo_bundles_root
+
+    return demo_bundles_root()
+
+
+def grab(widget: object, path: Path) -> Path:
+    from PySide6.QtWidgets import QWidget
+
+    assert isinstance(widget, QWidget)
+    if not widget.grab().save(str(path)):
+        raise OSError(f"could not write {path}")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gui.screenshots")
+    parser.add_argument("--out", type=Path, default=OUT_DIR, help="output folder")
+    args = parser.parse_args(argv)
+
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from gui.style import apply_style
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    apply_style(app)
+    with tempfile.TemporaryDirectory(prefix="bundle-console-shots-") as tmp:
+        data_dir = Path(tmp) / "data"
+        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+            written = runner.run(render(args.out, data_dir))
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Window geometry, splitter sizes and the selected workspace, kept between runs.
+
+These are GUI preferences, not console data, so they live in the user's
+config location (``$XDG_CONFIG_HOME/bundle-console/gui.ini`` on Linux via
+QStandardPaths) rather than under the data dir, which only core writes. The
+selected workspace is stored per data dir, since ids differ between data dirs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
+
+#: Overrides the settings file (tests and screenshots use a throwaway one).
+SETTINGS_ENV = "BUNDLE_CONSOLE_GUI_SETTINGS"
+
+
+def default_settings_path() -> Path:
+    override = os.environ.get(SETTINGS_ENV)
+    if override:
+        return Path(override)
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation)
+    return Path(base) / "bundle-console" / "gui.ini"
+
+
+def _data_dir_group(data_dir: Path) -> str:
+    return "data-" + hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
+
+
+class GuiSettings:
+    """Thin typed wrapper over a QSettings ini file."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_settings_path()
+        self._qs = QSettings(str(self.path), QSettings.Format.IniFormat)
+
+    def _bytes(self, key: str) -> QByteArray | None:
+        value = self._qs.value(key)
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    @property
+    def geometry(self) -> QByteArray | None:
+        return self._bytes("window/geometry")
+
+    @property
+    def window_state(self) -> QByteArray | None:
+        return self._bytes("window/state")
+
+    def splitter(self, name: str) -> QByteArray | None:
+        return self._bytes(f"splitters/{name}")
+
+    def header(self, name: str) -> QByteArray | None:
+        return self._bytes(f"headers/{name}")
+
+    def save_window(
+        self,
+        geometry: QByteArray,
+        state: QByteArray,
+        splitters: dict[str, QByteArray],
+        headers: dict[str, QByteArray],
+    ) -> None:
+        self._qs.setValue("window/geometry", geometry)
+        self._qs.setValue("window/state", state)
+        for name, value in splitters.items():
+            self._qs.setValue(f"splitters/{name}", value)
+        for name, value in headers.items():
+            self._qs.setValue(f"headers/{name}", value)
+
+    def selected_workspace(self, data_dir: Path) -> str | None:
+        value = self._qs.value(f"{_data_dir_group(data_dir)}/selected_workspace")
+        return str(value) if value else None
+
+    def set_selected_workspace(self, data_dir: Path, ws_id: str | None) -> None:
+        group = _data_dir_group(data_dir)
+        self._qs.setValue(f"{group}/data_dir", str(data_dir))
+        self._qs.setValue(f"{group}/selected_workspace", ws_id or "")
+
+    def sync(self) -> None:
+        self._qs.sync()
