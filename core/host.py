@@ -61,6 +61,10 @@ class Host:
         self._workspaces: dict[str, Workspace] = {}
         self._manifests: dict[str, Manifest] = {}
         self._removing: set[tuple[str, str]] = set()
+        #: (ws_id, server) -> did the administrator ask it to run *this session*
+        #: (start/respawn/restore -> True, stop -> False). Unlike the bundle's state,
+        #: this does not flicker to "stopped" in the middle of a respawn.
+        self._intent: dict[tuple[str, str], bool] = {}
         self._mutate = asyncio.Lock()
         self._lifecycle: BundleLifecycleManager | None = None
         self._closing = False
@@ -185,6 +189,8 @@ class Host:
                 self._credentials.delete_workspace(ws_id)
                 self._store.delete(ws_id)
                 del self._workspaces[ws_id]
+                for key in keys:
+                    self._intent.pop(key, None)
             finally:
                 self._removing.difference_update(keys)
             for bundle in ws.bundles:
@@ -290,6 +296,7 @@ class Host:
                 )
                 self._save(updated)
                 self._workspaces[ws_id] = updated
+                self._intent.pop(key, None)
             finally:
                 self._removing.discard(key)
             self._collect_bundle_dir(bundle.bundle_dir)
@@ -344,8 +351,10 @@ class Host:
 
         The whole batch is rejected (ConfigError) before any write if one key or
         value is bad. A running/starting/crashed/dead bundle is respawned, and so
-        is one whose Start was refused for missing setup; any other stopped
-        bundle is only saved ("saved_stopped") and its needs-setup badge refreshes.
+        is one the administrator asked to run this session (a Start refused for
+        missing setup, or a respawn in flight whose state reads "stopped" for a
+        moment: the write must still reach a process). A bundle stopped by choice
+        or never started is only saved ("saved_stopped"); its setup badge refreshes.
         """
         manifest = self.manifest(ws_id, server_name)
         changes = userconfig.prepare(manifest, values)
@@ -366,24 +375,13 @@ class Host:
         populated = _populated(manifest, stored)
         lc = self.lifecycle
         inst = lc.get_instance(server_name, ws_id)
-        if inst is None or not (inst.state in RESPAWN_STATES or self._blocked_start(inst)):
+        wants_running = self._intent.get((ws_id, server_name), False)
+        if inst is None or not (inst.state in RESPAWN_STATES or wants_running):
             lc.check_setup(server_name, ws_id)
             return ConfigureResult(populated, None, "saved_stopped")
         result: RespawnResult = await lc.respawn_bundle(server_name, ws_id)
         outcome = "respawned" if result.ok else _OUTCOMES.get(result.outcome, "failed")
         return ConfigureResult(populated, result, outcome)
-
-    def _blocked_start(self, inst: BundleInstance) -> bool:
-        """Stopped only because setup was missing although the administrator asked it to run.
-
-        Completing the setup then finishes that start (through respawn_bundle, the
-        one restart path) instead of leaving the administrator to click Start again.
-        """
-        if inst.state is not BundleState.STOPPED or inst.needs_setup is None:
-            return False
-        ws = self._workspaces.get(inst.ws_id)
-        bundle = ws.bundle(inst.server_name) if ws else None
-        return bundle is not None and bundle.desired_running
 
     # -- the engine's seam --------------------------------------------------------------
 
@@ -414,6 +412,7 @@ class Host:
 
     def _on_desired(self, server_name: str, ws_id: str, running: bool) -> None:
         """Persist the administrator's intent so the next open restores it."""
+        self._intent[(ws_id, server_name)] = running
         if self._closing:
             return
         ws = self._workspaces.get(ws_id)

@@ -28,6 +28,8 @@ ConfigType = Literal["string", "number", "boolean", "directory", "file"]
 #: ``${name}`` placeholders as MCPB writes them (``name`` may be ``/`` or ``user_config.x``).
 PLACEHOLDER_RE = re.compile(r"\$\{([^{}]*)\}")
 USER_CONFIG_PREFIX = "user_config."
+#: pydantic says "dictionary or instance of UserConfigField": authors know no class names
+_MODEL_NAME_RE = re.compile(r"dictionary or instance of \w+")
 _CONFIG_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
 
 
@@ -221,7 +223,7 @@ def parse_manifest(raw: bytes, source: str) -> Manifest:
         return Manifest.model_validate(data)
     except ValidationError as exc:
         problems = [
-            f"{source}: {_format_loc(err['loc'])}: {err['msg']}"
+            f"{source}: {_format_loc(err['loc'])}: {_MODEL_NAME_RE.sub('object', err['msg'])}"
             for err in exc.errors(include_url=False, include_input=False)
         ]
         raise ManifestError(source, problems) from None

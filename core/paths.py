@@ -58,7 +58,8 @@ def validate_server_name(name: object) -> str:
 
 def bundle_dir_name(server_name: str, version: str) -> str:
     """``<server>-<version>`` with the version reduced to filename-safe characters."""
-    safe_version = re.sub(r"[^A-Za-z0-9._+-]+", "_", version).strip("._") or "0"
+    safe_version = re.sub(r"[^A-Za-z0-9._+-]+", "_", version)
+    safe_version = re.sub(r"\.{2,}", ".", safe_version).strip("._") or "0"
     return f"{validate_server_name(server_name)}-{safe_version}"[:150]
 
 
