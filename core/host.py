@@ -30,6 +30,7 @@ from core.workspaces import InstalledBundle, Workspace, WorkspaceStore, clean_na
 
 if TYPE_CHECKING:
     from core.lifecycle import BundleInstance, BundleLifecycleManager
+    from core.orphans import OrphanRecord, ProcessRecords
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,9 @@ class Host:
         self._intent: dict[tuple[str, str], bool] = {}
         self._mutate = asyncio.Lock()
         self._lifecycle: BundleLifecycleManager | None = None
+        self._records: ProcessRecords | None = None
+        #: what open() did about processes a killed console left running (log lines)
+        self.reaped: list[str] = []
         self._closing = False
 
     # -- opening and closing ------------------------------------------------------
@@ -86,33 +90,48 @@ class Host:
         ``archive_limits`` (a :class:`bundles.ArchiveLimits`) which caps installs.
         """
         from core.lifecycle import BundleLifecycleManager, LifecycleHooks
+        from core.orphans import ProcessRecords, reap_orphans
 
         root = resolve_data_dir(data_dir)
         if not root.exists():
             root.mkdir(parents=True, mode=PRIVATE_DIR_MODE)
         host = cls(root, limits=lifecycle_options.pop("archive_limits", bundles.DEFAULT_LIMITS))
         host._load()
+        # A console that was killed left its bundles running: stop them before
+        # anything starts again, or restore would run each bundle twice.
+        records = ProcessRecords(host.paths.run_dir)
+        host.reaped = await reap_orphans(records)
+        for message in host.reaped:
+            log.warning("%s", message)
         lc = BundleLifecycleManager(
             host.spec_provider,
             host.paths.logs_dir,
-            hooks=LifecycleHooks(on_desired=host._on_desired),
+            hooks=LifecycleHooks(on_desired=host._on_desired, on_process=host._on_process),
             **lifecycle_options,
         )
         host._lifecycle = lc
+        host._records = records
         for ws in host._workspaces.values():
             for bundle in ws.bundles:
                 lc.register(bundle.server_name, ws.id, protected=bundle.protected)
                 lc.check_setup(bundle.server_name, ws.id)
         if restore:
-            await asyncio.gather(
-                *(
-                    lc.start_bundle(b.server_name, ws.id)
-                    for ws in host._workspaces.values()
-                    for b in ws.bundles
-                    if b.desired_running
-                )
-            )
+            await host.restore()
         return host
+
+    async def restore(self) -> list[RespawnResult]:
+        """Start, concurrently, every bundle whose persisted intent is to run.
+
+        ``open(restore=True)`` calls it; a GUI that opens with ``restore=False``
+        (to subscribe before the first event) calls it afterwards.
+        """
+        keys = [
+            (b.server_name, ws.id)
+            for ws in self._workspaces.values()
+            for b in ws.bundles
+            if b.desired_running
+        ]
+        return list(await asyncio.gather(*(self.lifecycle.start_bundle(*k) for k in keys)))
 
     def _load(self) -> None:
         self._workspaces, errors = self._store.load_all()
@@ -431,6 +450,15 @@ class Host:
         )
         self._save(updated)
         self._workspaces[ws_id] = updated
+
+    def _on_process(self, server_name: str, ws_id: str, record: OrphanRecord | None) -> None:
+        """Keep <data>/run in step with live bundle processes (for reap after a crash)."""
+        if self._records is None:
+            return
+        if record is None:
+            self._records.forget(ws_id, server_name)
+        else:
+            self._records.record(record)
 
     # -- demo -------------------------------------------------------------------------
 

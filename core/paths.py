@@ -81,6 +81,11 @@ class DataPaths:
     def logs_dir(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def run_dir(self) -> Path:
+        """Records of live bundle processes (core.orphans), to reap after a crash."""
+        return self.root / "run"
+
     def workspace_dir(self, ws_id: str) -> Path:
         return self.workspaces_dir / validate_ws_id(ws_id)
 
