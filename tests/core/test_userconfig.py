@@ -1,0 +1,113 @@
+"""Validating a Configure batch: all-or-nothing, messages name titles, never values."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.errors import ConfigError
+from core.manifest import Manifest, parse_manifest
+from core.userconfig import prepare, problems
+from tests.core.data.bundle_factory import with_config
+
+SECRET = "hunter2-very-secret"
+
+
+@pytest.fixture
+def m() -> Manifest:
+    fields = {
+        "token": {"type": "string", "title": "API token", "sensitive": True, "required": True},
+        "limit": {"type": "number", "title": "Max items", "min": 1, "max": 100},
+        "floor": {"type": "number", "title": "Floor", "min": 0},
+        "ro": {"type": "boolean", "title": "Read-only"},
+        "dir": {"type": "directory", "title": "Notes folder"},
+        "db": {"type": "file", "title": "Database"},
+        "refs": {"type": "directory", "title": "Reference folders", "multiple": True},
+        "tags": {"type": "string", "title": "Tags", "multiple": True},
+    }
+    return parse_manifest(json.dumps(with_config(fields)).encode(), "manifest.json")
+
+
+def test_valid_batch_is_normalised(m: Manifest, tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    db.write_text("")
+    changes = prepare(
+        m,
+        {
+            "token": SECRET,
+            "limit": "42",
+            "floor": 2.0,
+            "ro": "true",
+            "dir": str(tmp_path),
+            "db": str(db),
+            "refs": [str(tmp_path), ""],
+            "tags": ["a", "b"],
+        },
+    )
+    assert changes == {
+        "token": SECRET,
+        "limit": 42,
+        "floor": 2,
+        "ro": True,
+        "dir": str(tmp_path),
+        "db": str(db),
+        "refs": [str(tmp_path)],
+        "tags": ["a", "b"],
+    }
+
+
+def test_empty_clears(m: Manifest) -> None:
+    assert prepare(m, {"token": "", "refs": [], "limit": None}) == {
+        "token": None,
+        "refs": None,
+        "limit": None,
+    }
+
+
+def test_unknown_keys_reject_the_batch_listing_allowed_keys(m: Manifest) -> None:
+    with pytest.raises(ConfigError) as info:
+        prepare(m, {"token": SECRET, "tokn": "x"})
+    message = str(info.value)
+    assert '"tokn"' in message
+    assert "Allowed keys: token, limit, floor, ro, dir, db, refs, tags." in message
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"limit": 0}, '"Max items" must be between 1 and 100.'),
+        ({"limit": 101.5}, '"Max items" must be between 1 and 100.'),
+        ({"limit": True}, '"Max items" must be a number.'),
+        ({"limit": "many"}, '"Max items" must be a number.'),
+        ({"limit": float("nan")}, '"Max items" must be a finite number.'),
+        ({"floor": -1}, '"Floor" must be at least 0.'),
+        ({"ro": "yes"}, '"Read-only" must be true or false.'),
+        ({"token": 12345}, '"API token" must be text.'),
+        ({"token": f"{SECRET}\0"}, '"API token" cannot contain a NUL character.'),
+        ({"dir": "/no/such/dir/x"}, '"Notes folder" must be an existing folder.'),
+        ({"db": "/no/such/file"}, '"Database" must be an existing file.'),
+        ({"refs": "/tmp"}, '"Reference folders" must be a list.'),
+        ({"refs": ["/no/such/dir"]}, '"Reference folders" must be an existing folder.'),
+        ({"tags": [SECRET, 3]}, '"Tags" must be text.'),
+    ],
+)
+def test_bad_value_names_the_title_never_the_value(
+    m: Manifest, values: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        prepare(m, {"token": SECRET, **values})
+    assert str(info.value) == expected
+    assert SECRET not in str(info.value)
+    assert problems(m, {"token": SECRET, **values}) == [expected]
+
+
+def test_problems_lists_every_bad_field(m: Manifest) -> None:
+    assert problems(m, {"limit": 0, "ro": 3}) == [
+        '"Max items" must be between 1 and 100.',
+        '"Read-only" must be true or false.',
+    ]
+    assert problems(m, {"token": SECRET}) == []
