@@ -193,6 +193,9 @@ class Host:
         renamed = ws.model_copy(update={"name": clean_name(new_name)})
         self._save(renamed)
         self._workspaces[ws_id] = renamed
+        if self._lifecycle is not None:  # needs-setup messages quote the workspace name
+            for bundle in renamed.bundles:
+                self._lifecycle.check_setup(bundle.server_name, ws_id)
         return renamed.model_copy(deep=True)
 
     async def delete_workspace(self, ws_id: str) -> None:

@@ -205,3 +205,10 @@ async def test_open_uses_env_var_when_no_data_dir(
         assert (tmp_path / "from-env").stat().st_mode & 0o777 == 0o700
     finally:
         await host.shutdown()
+
+
+async def test_rename_refreshes_the_setup_message(host: Host) -> None:
+    host.rename_workspace("ws_team", "Production")
+    inst = host.lifecycle.get_instance("svc", "ws_team")
+    assert inst is not None and inst.needs_setup is not None
+    assert "(workspace Production)" in inst.needs_setup

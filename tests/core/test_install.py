@@ -312,3 +312,15 @@ async def test_protected_bundle_refuses_uninstall_unless_forced(host: Host, tmp_
 async def test_unknown_workspace(host: Host, tmp_path: Path) -> None:
     with pytest.raises(NotFoundError):
         await host.install_bundle("ws_nope", write_bundle(tmp_path / "src", manifest()))
+
+
+async def test_in_tree_symlink_in_mcpb_is_fine(host: Host, tmp_path: Path) -> None:
+    archive = write_zip(
+        tmp_path / "link.mcpb",
+        {"manifest.json": json.dumps(manifest()), "server/main.py": "print(1)\n"},
+        {"server/alias.py": "main.py"},
+    )
+    await host.install_bundle("ws_team", archive)
+    placed = host.bundle_path("ws_team", "sample")
+    assert os.readlink(placed / "server/alias.py") == "main.py"
+    assert (placed / "server/alias.py").read_text() == "print(1)\n"
