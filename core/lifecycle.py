@@ -423,6 +423,9 @@ class BundleLifecycleManager:
         """Resolve the launch spec now and start a process; the caller holds the lock."""
         inst._stop_requested = False
         inst._running_since = None
+        # Pace before reading the spec: from the read to STARTING there is no
+        # await, so no credential write can land unseen in between.
+        await self._pace_spawn()
         try:
             spec = self._spec_provider(inst.server_name, inst.ws_id)
         except NeedsSetup as exc:
@@ -440,7 +443,6 @@ class BundleLifecycleManager:
             return RespawnResult(False, message, "failed")
         self._set_needs_setup(inst, None)
         self._remember_secrets(inst, spec.secrets)
-        await self._pace_spawn()
         bundle_log = BundleLog(
             self.log_path(inst.server_name, inst.ws_id),
             inst._secrets,
