@@ -134,7 +134,8 @@ class BundleLifecycleManager:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._subscribers: list[Subscriber] = []
         self._closing = False
-        self._next_spawn_at = 0.0
+        self._spawn_gate = asyncio.Lock()
+        self._last_spawn_at = float("-inf")
 
     # -- registry ----------------------------------------------------------------
 
@@ -411,13 +412,27 @@ class BundleLifecycleManager:
         self._record_process(inst, None)
 
     async def _pace_spawn(self) -> None:
-        """Spread bursts of spawns so a mass restart does not stall the event loop."""
+        """Spread bursts of spawns so a mass restart does not stall the event loop.
+
+        Spawns pass a FIFO gate one at a time, each ``spawn_interval`` after the
+        *end* of the previous one's synchronous step (fork/exec, events, views),
+        so the loop gets a turn between any two spawns. Fixed time slots did
+        not: when a spawn step costs more than the interval, every slot is
+        overdue and the whole burst runs back to back, stalling the loop.
+        """
+        if self.spawn_interval <= 0:
+            return
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        slot = max(now, self._next_spawn_at)
-        self._next_spawn_at = slot + self.spawn_interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        async with self._spawn_gate:
+            delay = self._last_spawn_at + self.spawn_interval - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._last_spawn_at = loop.time()
+            # Runs after the caller's spawn step, before the next waiter wakes.
+            loop.call_soon(self._spawn_step_done)
+
+    def _spawn_step_done(self) -> None:
+        self._last_spawn_at = asyncio.get_running_loop().time()
 
     async def _spawn(self, inst: BundleInstance, *, auto: bool = False) -> RespawnResult:
         """Resolve the launch spec now and start a process; the caller holds the lock."""
