@@ -59,7 +59,8 @@ class Console:
         self.host: Any = None
         self.load_task: asyncio.Task[None] | None = None
         self.failed: str | None = None
-        self._restore_task: asyncio.Task[None] | None = None
+        #: restarts what should run (set by :meth:`load`; awaited by shutdown)
+        self.restore_task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self.load_task = asyncio.ensure_future(self.load())
@@ -94,7 +95,7 @@ class Console:
         if messages:
             window.show_status(" ".join(messages), error=bool(self.host.load_errors))
         if self.restore or seeded is not None:
-            self._restore_task = asyncio.ensure_future(
+            self.restore_task = asyncio.ensure_future(
                 restore_bundles(self.host, demo=seeded is not None)
             )
 
@@ -108,9 +109,9 @@ class Console:
         self.window.detach()
         if self.host is not None:
             await self.host.shutdown()
-        if self._restore_task is not None:
+        if self.restore_task is not None:
             with contextlib.suppress(Exception):
-                await self._restore_task
+                await self.restore_task
         await drain()
 
 
@@ -129,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from gui.gc_guard import GuiThreadCollector
     from gui.main_window import MainWindow
     from gui.style import apply_style
 
@@ -138,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setDesktopFileName("bundle-console")
     app.setQuitOnLastWindowClosed(False)  # quitting goes through Console.shutdown
     apply_style(app)
+    collector = GuiThreadCollector(app)
+    collector.start()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 

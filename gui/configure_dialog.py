@@ -115,6 +115,8 @@ class ConfigureDialog(QDialog):
         self._problems: list[str] = []
         self.last_result: Any = None
         self.last_start: Any = None
+        #: completed save attempts (accepted or refused), for observers and tests
+        self.saves_done = 0
 
         self.setObjectName("configureDialog")
         self.setWindowTitle(f"Configure {self.manifest.label}")
@@ -333,7 +335,8 @@ class ConfigureDialog(QDialog):
             return
         self._saving = True
         self._sync_buttons()
-        self.banner.show_message("busy", "Saving and restarting…", busy=True)
+        live = not self._stopped
+        self.banner.show_message("busy", "Saving and restarting…" if live else "Saving…", busy=True)
         try:
             result = await self.host.set_user_config(self.ws_id, self.server_name, changes)
         except Exception as exc:
@@ -355,4 +358,5 @@ class ConfigureDialog(QDialog):
             self.saved.emit(result, text)
         finally:
             self._saving = False
+            self.saves_done += 1
             self.revalidate()

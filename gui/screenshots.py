@@ -136,11 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from gui.gc_guard import GuiThreadCollector
     from gui.style import apply_style
 
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     apply_style(app)
+    GuiThreadCollector(app).start()
     with tempfile.TemporaryDirectory(prefix="bundle-console-shots-") as tmp:
         data_dir = Path(tmp) / "data"
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
