@@ -2,7 +2,11 @@
 
 Writes are read-modify-write under an ``asyncio.Lock`` per file, so two saves
 racing on the same bundle both land (neither reads a stale map and clobbers
-the other). A corrupt file is reported, never overwritten.
+the other). Saves that queue up while one is being written are group-committed:
+they are applied in arrival order in one read-modify-write and one fsync, so a
+burst of N saves costs two writes, not N (which also keeps a burst of saves
+within the window in which their respawns coalesce). A corrupt file is
+reported, never overwritten.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import shutil
 import stat
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,20 @@ from core.paths import DataPaths
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class _Save:
+    changes: dict[str, Any | None]
+    guard: Callable[[], None] | None
+    done: asyncio.Future[dict[str, Any]]
+
+
+@dataclass
+class _Batch:
+    """Saves queued for one file that have not started writing yet."""
+
+    saves: list[_Save] = field(default_factory=list)
+
+
 class CredentialStore:
     """Reads are synchronous (the spawn path needs them inline); writes run off the loop."""
 
@@ -40,6 +59,8 @@ class CredentialStore:
         self._paths = paths
         #: path -> (lock, users); an entry goes away when its last user leaves
         self._locks: dict[Path, tuple[asyncio.Lock, list[int]]] = {}
+        #: path -> saves waiting for the lock; joined by saves arriving meanwhile
+        self._queued: dict[Path, _Batch] = {}
 
     def path(self, ws_id: str, server_name: str) -> Path:
         return self._paths.credentials_file(ws_id, server_name)
@@ -78,10 +99,42 @@ class CredentialStore:
         caller re-check that the bundle is still installed after waiting its turn.
         """
         path = self.path(ws_id, server_name)
+        save = _Save(dict(changes), guard, asyncio.get_running_loop().create_future())
+        batch = self._queued.get(path)
+        if batch is None:
+            batch = self._queued[path] = _Batch()
+            writer = asyncio.create_task(self._commit(path, batch))
+            writer.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+        batch.saves.append(save)
+        # Shielded: a caller giving up must not cancel the others' shared write.
+        return await asyncio.shield(save.done)
+
+    async def _commit(self, path: Path, batch: _Batch) -> None:
+        """Write every save of ``batch`` in one read-modify-write, in arrival order."""
         async with self._locked(path):
-            if guard is not None:
-                guard()
-            return await asyncio.to_thread(_apply, path, dict(changes))
+            if self._queued.get(path) is batch:
+                del self._queued[path]  # later saves start the next batch
+            merged: dict[str, Any | None] = {}
+            accepted: list[_Save] = []
+            for save in batch.saves:
+                try:
+                    if save.guard is not None:
+                        save.guard()
+                except BaseException as exc:
+                    save.done.set_exception(exc)
+                    continue
+                merged.update(save.changes)
+                accepted.append(save)
+            if not accepted:
+                return
+            try:
+                stored = await asyncio.to_thread(_apply, path, merged)
+            except BaseException as exc:
+                for save in accepted:
+                    save.done.set_exception(exc)
+                raise
+            for save in accepted:
+                save.done.set_result(dict(stored))
 
     async def delete(self, ws_id: str, server_name: str) -> None:
         """Forget every value for this bundle (uninstall), corrupt or not."""

@@ -100,3 +100,40 @@ async def test_delete_and_delete_workspace(store: CredentialStore) -> None:
     assert store.load("ws_a", "one") == {} and store.load("ws_a", "two") == {"x": "2"}
     store.delete_workspace("ws_a")
     assert store.load("ws_a", "two") == {}
+
+
+async def test_a_burst_of_saves_is_group_committed_in_order(
+    store: CredentialStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.credentials as credentials
+
+    writes: list[dict] = []
+    real_apply = credentials._apply
+
+    def counting_apply(path: Path, changes: dict) -> dict:
+        writes.append(dict(changes))
+        return real_apply(path, changes)
+
+    monkeypatch.setattr(credentials, "_apply", counting_apply)
+    results = await asyncio.gather(
+        *(store.update("ws_a", "vault", {"token": f"v{i}", f"k{i}": i}) for i in range(50))
+    )
+    assert len(writes) <= 2  # the first save, then everything that queued behind it
+    stored = store.load("ws_a", "vault")
+    assert stored["token"] == "v49"  # arrival order: the last save wins
+    assert all(stored[f"k{i}"] == i for i in range(50))
+    assert results[-1] == stored
+    assert store.lock_count == 0 and store._queued == {}
+
+
+async def test_a_failing_guard_drops_only_its_own_save(store: CredentialStore) -> None:
+    def refuse() -> None:
+        raise NotFoundError("gone")
+
+    first = asyncio.ensure_future(store.update("ws_a", "vault", {"a": "1"}))
+    bad = asyncio.ensure_future(store.update("ws_a", "vault", {"b": "2"}, guard=refuse))
+    good = asyncio.ensure_future(store.update("ws_a", "vault", {"c": "3"}))
+    await first
+    with pytest.raises(NotFoundError):
+        await bad
+    assert await good == {"a": "1", "c": "3"}
