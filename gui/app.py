@@ -10,6 +10,10 @@ Order matters for a snappy and clean app:
 3. Every quit path (menu, Ctrl+Q, window close, SIGTERM/SIGINT) stops the
    loop; then ``host.shutdown()`` runs to completion on the same loop, so no
    bundle process outlives the app, even one that was still starting.
+
+The exit status is 0 after a clean quit. (The ``bool_dealloc`` abort seen at
+exit after many spawns came from PySide6 6.12.0 dropping a reference to
+``True`` per ``Signal.emit()`` on Python 3.11; pyproject pins below 6.12.)
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -89,6 +92,10 @@ class Console:
                 f"First launch: created the “{seeded.name}” workspace "
                 f"with {len(seeded.bundles)} demo bundles."
             )
+        if self.host.reaped:
+            messages.append(
+                f"Stopped {len(self.host.reaped)} bundle process(es) left by a previous session."
+            )
         if self.host.load_errors:
             shown = "; ".join(self.host.load_errors[:3])
             messages.append(f"{len(self.host.load_errors)} problem(s) while loading: {shown}")
@@ -152,7 +159,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     _install_signal_handlers(loop, window.request_quit)
     loop.call_soon(console.start)
 
-    code = 0
     try:
         loop.run_forever()
         window.hide()
@@ -162,12 +168,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
         _close_loop(loop)
-        window.deleteLater()
+        collector.stop()
+        # Destroy the window here, on the GUI thread, not at interpreter exit.
+        console.window = None
         del window
-        app.processEvents()
-    if console.failed:
-        code = 1
-    return _exit(code)
+        gc.collect()
+    logging.shutdown()
+    return 1 if console.failed else 0
 
 
 def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
@@ -175,18 +182,3 @@ def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
         loop.run_until_complete(loop.shutdown_asyncgens())
     asyncio.set_event_loop(None)
     loop.close()
-
-
-def _exit(code: int) -> int:
-    """Leave without interpreter finalisation.
-
-    Every bundle is already stopped and every file flushed. Finalising a
-    PySide6 + qasync interpreter after many subprocess spawns was seen to
-    abort in ``bool_dealloc`` (a refcount underflow at teardown); ``os._exit``
-    skips that teardown, so the exit status is the one we chose.
-    """
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    gc.collect()
-    os._exit(code)

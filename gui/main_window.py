@@ -93,6 +93,13 @@ class MainWindow(QMainWindow):
         self.clock.setInterval(1000)
         self.clock.timeout.connect(self._tick)
         self.clock.start()
+        # Workspace summaries and totals count every bundle: recompute them once
+        # per burst of events rather than once per event.
+        self._dirty_workspaces: set[str] = set()
+        self._summary_timer = QTimer(self)
+        self._summary_timer.setSingleShot(True)
+        self._summary_timer.setInterval(0)
+        self._summary_timer.timeout.connect(self._flush_summaries)
         self._restore_layout()
         self.set_loading("Loading workspaces…")
 
@@ -367,15 +374,23 @@ class MainWindow(QMainWindow):
     # -- live updates -------------------------------------------------------------------
 
     def _on_event(self, event: Any) -> None:
+        """One lifecycle event: its row now; summaries once per burst (see _flush_summaries)."""
         self.history.add(event)
         self.bundles.on_event(event)
-        self.workspaces.refresh(event.ws_id)
         self.detail.events.on_event(event)
         if event.kind == "unregistered":
             self.history.forget(event.ws_id, event.server_name)
         if self.current_key() == (event.ws_id, event.server_name):
             self.detail.refresh()
             self._sync_actions()
+        self._dirty_workspaces.add(event.ws_id)
+        if not self._summary_timer.isActive():
+            self._summary_timer.start()
+
+    def _flush_summaries(self) -> None:
+        for ws_id in self._dirty_workspaces:
+            self.workspaces.refresh(ws_id)
+        self._dirty_workspaces.clear()
         self._update_totals()
 
     def _tick(self) -> None:

@@ -29,34 +29,21 @@ async def seed_if_empty(host: Any) -> Any:
 
 
 async def restore_bundles(host: Any, *, demo: bool = False) -> None:
-    """Start what should run: the bundles left running last time, or a fresh demo.
-
-    Prefers ``host.restore()`` (requested in docs/api.md) so core owns the
-    policy; until it exists, starts the bundles whose persisted intent is
-    ``desired_running``. A freshly seeded demo is started whole (bundles that
-    need setup stay stopped and show it).
-    """
-    lc = host.lifecycle
-    if demo:
-        keys = [(ws.id, b.server_name) for ws in host.workspaces() for b in ws.bundles]
-        keys = [k for k in keys if not (lc.get_instance(k[1], k[0]) or _Nil).needs_setup]
-    elif callable(getattr(host, "restore", None)):
+    """Start what should run: what was running last time (core's ``host.restore``), or,
+    right after seeding, the demo bundles that can start (the vault waits for its token)."""
+    if not demo:
         await host.restore()
         return
-    else:
-        keys = [
-            (ws.id, b.server_name)
-            for ws in host.workspaces()
-            for b in ws.bundles
-            if b.desired_running
-        ]
+    lc = host.lifecycle
+    keys = [
+        (ws.id, b.server_name)
+        for ws in host.workspaces()
+        for b in ws.bundles
+        if not getattr(lc.get_instance(b.server_name, ws.id), "needs_setup", None)
+    ]
     results = await asyncio.gather(
         *(lc.start_bundle(server, ws_id) for ws_id, server in keys), return_exceptions=True
     )
     for key, result in zip(keys, results, strict=True):
         if isinstance(result, BaseException):
             log.error("starting %s failed: %s", key, result)
-
-
-class _Nil:
-    needs_setup = None

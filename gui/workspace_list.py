@@ -80,7 +80,7 @@ class WorkspaceListModel(QAbstractListModel):
         for i, (wid, _name) in enumerate(self._rows):
             if wid == ws_id:
                 return i
-        return None
+        return None  # a linear scan: workspaces number in the tens, rarely hundreds
 
     def ws_id_at(self, row: int) -> str | None:
         return self._rows[row][0] if 0 <= row < len(self._rows) else None
