@@ -169,6 +169,8 @@ class StringEditor(FieldEditor):
             self.edit.setPlaceholderText("Stored — type to replace")
         elif self.stored:
             self.state_label.setText("replacing")
+        elif self.edit.text():
+            self.state_label.setText("new value")
         else:
             self.state_label.setText("not set")
             self.edit.setPlaceholderText("")

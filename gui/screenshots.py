@@ -106,7 +106,21 @@ async def render(out_dir: Path, data_dir: Path) -> list[Path]:
         await wait_for(lambda: str(staged_clock.state) == "crashed")
         await settle(0.2)
         written.append(grab(window, out_dir / "main-window-crashed.png"))
-        QApplication.processEvents()
+
+        # The same demo on a dark palette: badges must stay readable.
+        from gui.style import dark_palette
+
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        light = app.palette()
+        app.setPalette(dark_palette())
+        app.setStyleSheet(app.styleSheet())  # re-polish palette(...) references
+        window.select_workspace(demo.id)
+        window.select_bundle(vault)
+        window.detail.tabs.setCurrentWidget(window.detail.events)
+        await settle(0.5)
+        written.append(grab(window, out_dir / "main-window-dark.png"))
+        app.setPalette(light)
     finally:
         window.detach()
         await host.shutdown()

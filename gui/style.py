@@ -117,6 +117,37 @@ QStatusBar QLabel#totalsLabel {
 """
 
 
+def dark_palette() -> QPalette:
+    """A neutral dark palette (used to check badge contrast; the system's wins at runtime)."""
+    p = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#25272b",
+        QPalette.ColorRole.WindowText: "#e4e6ea",
+        QPalette.ColorRole.Base: "#1c1d20",
+        QPalette.ColorRole.AlternateBase: "#222428",
+        QPalette.ColorRole.Text: "#e4e6ea",
+        QPalette.ColorRole.Button: "#2d3035",
+        QPalette.ColorRole.ButtonText: "#e4e6ea",
+        QPalette.ColorRole.Highlight: "#2f6fbd",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.ToolTipBase: "#2d3035",
+        QPalette.ColorRole.ToolTipText: "#e4e6ea",
+        QPalette.ColorRole.PlaceholderText: "#8b9099",
+        QPalette.ColorRole.Mid: "#3c4046",
+        QPalette.ColorRole.Light: "#3a3d42",
+        QPalette.ColorRole.Dark: "#16171a",
+    }
+    for role, color in roles.items():
+        p.setColor(role, QColor(color))
+    for role in (
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+        QPalette.ColorRole.WindowText,
+    ):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6b7078"))
+    return p
+
+
 def is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
