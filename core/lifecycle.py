@@ -46,6 +46,7 @@ Subscriber = Callable[[LifecycleEvent], None]
 NOT_INSTALLED = (
     'Bundle "{server}" is not installed in workspace "{ws}". Install it first (Bundles → Install…).'
 )
+STOPPED_BEFORE_READY = "Stopped before the bundle was ready."
 PROTECTED = (
     'Bundle "{server}" is protected in workspace "{ws}": restart refused. '
     "Its process was left running untouched."
@@ -85,7 +86,9 @@ class BundleInstance:
     _retry: asyncio.TimerHandle | None = field(default=None, repr=False)
     _secrets: tuple[str, ...] = field(default=(), repr=False)
     _running_since: float | None = field(default=None, repr=False)
-    _stop_requested: bool = field(default=False, repr=False)
+    #: how many stops were ever requested: a start/respawn/retry that sees it grow
+    #: between its request and its spawn gives way to the later stop
+    _stop_calls: int = field(default=0, repr=False)
 
     @property
     def key(self) -> Key:
@@ -227,13 +230,14 @@ class BundleLifecycleManager:
         if self._closing:
             return RespawnResult(False, "The console is shutting down.", "failed")
         self._set_desired(inst, True)
+        stop_calls = inst._stop_calls
         async with self._locks.hold(inst.key):
             if self._instances.get(inst.key) is not inst:
                 return _not_installed(server_name, ws_id)
             if inst.state in (S.RUNNING, S.STARTING):
                 return RespawnResult(True, None, "running")
             self._cancel_retry(inst)
-            return await self._spawn(inst)
+            return await self._spawn(inst, stop_calls)
 
     async def stop_bundle(self, server_name: str, ws_id: str) -> RespawnResult:
         """Stop a bundle by the administrator's choice; it is never revived."""
@@ -250,6 +254,8 @@ class BundleLifecycleManager:
         (if any) and spawns a new one, ending ``running`` or ``dead``. A request
         that arrives while another for the same key is queued but not started
         joins it; a request that arrives while one is in flight queues behind it.
+        Start, Stop and Restart take effect in call order: a Stop requested after
+        this call makes it give way (outcome "stopped") and is never joined across.
         """
         key = (server_name, ws_id)
         inst = self._instances.get(key)
@@ -259,31 +265,36 @@ class BundleLifecycleManager:
             return RespawnResult(False, PROTECTED.format(server=server_name, ws=ws_id), "protected")
         if self._closing:
             return RespawnResult(False, "The console is shutting down.", "failed")
+        # The intent is the caller's now, in call order with Start and Stop (a Stop
+        # called after this request must win, persisted state included).
+        self._set_desired(inst, True)
         task = self._pending.get(key)
         if task is None:
-            task = self._pending[key] = self._track(self._queued_respawn(key))
+            task = self._pending[key] = self._track(self._queued_respawn(inst, inst._stop_calls))
         # Shielded: a caller giving up must not abandon a half-done respawn.
         return await asyncio.shield(task)
 
-    async def _queued_respawn(self, key: Key) -> RespawnResult:
+    async def _queued_respawn(self, inst: BundleInstance, stop_calls: int) -> RespawnResult:
+        key = inst.key
         async with self._locks.hold(key):
             # From here on the respawn has started: later requests queue a new one.
             if self._pending.get(key) is asyncio.current_task():
                 del self._pending[key]
-            inst = self._instances.get(key)
-            if inst is None:
+            if self._instances.get(key) is not inst:
                 return _not_installed(*key)
             if inst.protected:
                 return RespawnResult(False, PROTECTED.format(server=key[0], ws=key[1]), "protected")
             if self._closing:
                 return RespawnResult(False, "The console is shutting down.", "failed")
+            if inst._stop_calls != stop_calls:
+                # A Stop requested after this Restart: it wins, the process is left to it.
+                return RespawnResult(False, STOPPED_BEFORE_READY, "stopped")
             self._cancel_retry(inst)
-            self._set_desired(inst, True)
             had_process = inst._proc is not None
             await self._stop_process(inst)
             if had_process or inst.state in (S.CRASHED, S.DEAD):
                 inst.restarts += 1
-            return await self._spawn(inst)
+            return await self._spawn(inst, stop_calls)
 
     def check_setup(self, server_name: str, ws_id: str) -> str | None:
         """Re-evaluate whether the bundle can launch; publish a ``setup`` event on change."""
@@ -379,12 +390,16 @@ class BundleLifecycleManager:
     async def _stop(self, inst: BundleInstance, *, persist: bool) -> None:
         if persist:
             self._set_desired(inst, False)
-        inst._stop_requested = True
+        # Any start/respawn/retry requested before this stop and not yet spawned
+        # gives way to it (see _spawn), and no later Restart joins one of those.
+        inst._stop_calls += 1
+        self._pending.pop(inst.key, None)
         self._cancel_retry(inst)
-        # A handshake in flight holds the lock for up to the handshake timeout:
-        # end the process now so the start fails fast and releases it.
+        # A handshake in flight holds the lock for up to the handshake timeout: end
+        # the process now so the start fails fast and releases it. In the background:
+        # this stop takes its place in the lock's queue now, before any later Start.
         if inst.state is S.STARTING and inst._proc is not None:
-            await inst._proc.stop()
+            self._track(inst._proc.stop())
         async with self._locks.hold(inst.key):
             self._cancel_retry(inst)
             await self._stop_process(inst)
@@ -434,13 +449,23 @@ class BundleLifecycleManager:
     def _spawn_step_done(self) -> None:
         self._last_spawn_at = asyncio.get_running_loop().time()
 
-    async def _spawn(self, inst: BundleInstance, *, auto: bool = False) -> RespawnResult:
-        """Resolve the launch spec now and start a process; the caller holds the lock."""
-        inst._stop_requested = False
+    async def _spawn(
+        self, inst: BundleInstance, stop_calls: int, *, auto: bool = False
+    ) -> RespawnResult:
+        """Resolve the launch spec now and start a process; the caller holds the lock.
+
+        ``stop_calls`` is ``inst._stop_calls`` when the start was requested: if a
+        stop has been requested since, the stop is the later intent and wins.
+        """
         inst._running_since = None
         # Pace before reading the spec: from the read to STARTING there is no
         # await, so no credential write can land unseen in between.
         await self._pace_spawn()
+        if inst._stop_calls != stop_calls or self._closing:
+            # Stopped while this spawn waited for the lock or its pacing slot (a Stop
+            # clicked while a Restart was still stopping the old process): don't start
+            # a process only to stop it, maybe after a whole handshake timeout.
+            return RespawnResult(False, STOPPED_BEFORE_READY, "stopped")
         try:
             spec = self._spec_provider(inst.server_name, inst.ws_id)
         except NeedsSetup as exc:
@@ -480,10 +505,10 @@ class BundleLifecycleManager:
         except SpawnError as exc:
             message = self._redact(inst, str(exc))
             self._finish_process(inst, proc)
-            if inst._stop_requested or self._closing:
+            if inst._stop_calls != stop_calls or self._closing:
                 self._transition(inst, S.STOPPING)
                 self._transition(inst, S.STOPPED)
-                return RespawnResult(False, "Stopped before the bundle was ready.", "stopped")
+                return RespawnResult(False, STOPPED_BEFORE_READY, "stopped")
             if auto:
                 self._crashed(inst, message)
             else:
@@ -544,9 +569,9 @@ class BundleLifecycleManager:
 
     def _fire_retry(self, inst: BundleInstance) -> None:
         inst._retry = None
-        self._track(self._auto_restart(inst))
+        self._track(self._auto_restart(inst, inst._stop_calls))
 
-    async def _auto_restart(self, inst: BundleInstance) -> None:
+    async def _auto_restart(self, inst: BundleInstance, stop_calls: int) -> None:
         async with self._locks.hold(inst.key):
             if self._instances.get(inst.key) is not inst or inst.state is not S.CRASHED:
                 return
@@ -554,7 +579,7 @@ class BundleLifecycleManager:
                 return
             inst.next_retry_at = None
             inst.restarts += 1
-            result = await self._spawn(inst, auto=True)
+            result = await self._spawn(inst, stop_calls, auto=True)
             if result.ok:
                 log.info("%s restarted after a crash", inst.key)
 

@@ -140,6 +140,12 @@ class BundleProcess:
         self.pid = self._proc.pid
         self.create_time = _create_time(self.pid)
         self.log.note(f"started pid {self.pid}: {self.spec.command} {' '.join(self.spec.args)}")
+        if self.stopping:
+            # stop() ran while the process was being spawned, when there was nothing
+            # for it to stop yet: finish its work now instead of waiting out the
+            # handshake timeout (30 s by default) with a server that may never answer.
+            await self.stop()
+            raise SpawnError(self._with_context("stopped before the MCP handshake"))
         self._owner = asyncio.create_task(self._own_session(), name=f"mcp-session {self.label}")
         try:
             await self._await_handshake()
