@@ -376,7 +376,8 @@ class Host:
         is one the administrator asked to run this session (a Start refused for
         missing setup, or a respawn in flight whose state reads "stopped" for a
         moment: the write must still reach a process). A bundle stopped by choice
-        or never started is only saved ("saved_stopped"); its setup badge refreshes.
+        (even while that stop is still in progress) or never started is only saved
+        ("saved_stopped"); its setup badge refreshes.
         """
         manifest = self.manifest(ws_id, server_name)
         changes = userconfig.prepare(manifest, values)
@@ -397,8 +398,14 @@ class Host:
         populated = _populated(manifest, stored)
         lc = self.lifecycle
         inst = lc.get_instance(server_name, ws_id)
-        wants_running = self._intent.get((ws_id, server_name), False)
-        if inst is None or not (inst.state in RESPAWN_STATES or wants_running):
+        wants_running = self._intent.get((ws_id, server_name))
+        # A Stop already requested wins even while its process is still running or
+        # stopping (the state lags the intent): a save must not revive the bundle.
+        if (
+            inst is None
+            or wants_running is False
+            or not (inst.state in RESPAWN_STATES or wants_running)
+        ):
             lc.check_setup(server_name, ws_id)
             return ConfigureResult(populated, None, "saved_stopped")
         result: RespawnResult = await lc.respawn_bundle(server_name, ws_id)
