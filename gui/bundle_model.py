@@ -182,6 +182,10 @@ class BundleTableModel(QAbstractTableModel):
 
     # -- lookups -----------------------------------------------------------
 
+    def key_at(self, row: int) -> Key | None:
+        """The key of a source row (a plain call: the proxy filters thousands of rows)."""
+        return self._rows[row].key if 0 <= row < len(self._rows) else None
+
     def row_for(self, ws_id: str, server_name: str) -> int | None:
         return self._pos.get((ws_id, server_name))
 
@@ -306,7 +310,7 @@ class BundleFilterProxy(QSortFilterProxyModel):
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         model = self.sourceModel()
-        key = model.index(source_row, 0, source_parent).data(KEY_ROLE)
+        key = model.key_at(source_row) if isinstance(model, BundleTableModel) else None
         if key is None or key[0] != self._ws_id:
             return False
         if not self._text:

@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self.configure_dialog: ConfigureDialog | None = None
         self._dialog: QWidget | None = None  # keeps the open file dialog / message box alive
         self._closing = False
+        self._current_key: tuple[str, str] | None = None
 
         self.setObjectName("mainWindow")
         self.setWindowTitle("Bundle Console")
@@ -296,7 +297,10 @@ class MainWindow(QMainWindow):
         return self.proxy.ws_id
 
     def current_key(self) -> tuple[str, str] | None:
-        """``(ws_id, server_name)`` of the selected bundle."""
+        """``(ws_id, server_name)`` of the selected bundle (kept up to date on selection)."""
+        return self._current_key
+
+    def _read_current_key(self) -> tuple[str, str] | None:
         idx = self.table.currentIndex()
         if not idx.isValid():
             return None
@@ -358,7 +362,7 @@ class MainWindow(QMainWindow):
         self.empty_label.show()
 
     def _on_bundle_selected(self) -> None:
-        key = self.current_key()
+        key = self._current_key = self._read_current_key()
         label = ""
         if key is not None:
             row = self.bundles.row_for(*key)
