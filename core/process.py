@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import importlib
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 #: stdout lines longer than this are dropped as protocol garbage.
 STDOUT_LIMIT = 16 * 1024 * 1024
 CLIENT_NAME = "bundle-console"
+#: What the session task imports. ``core`` imports them lazily (cheap GUI start-up)
+#: and the first spawn imports them in a worker thread (see _import_sdk).
+SDK_MODULES = ("anyio", "mcp_types", "mcp.client.session", "mcp.shared.message")
 
 
 class SpawnError(Exception):
@@ -114,6 +119,7 @@ class BundleProcess:
         Raises :class:`SpawnError` with a user-shaped, redacted message; on any
         failure the process is gone when this returns.
         """
+        await _import_sdk()
         loop = asyncio.get_running_loop()
         self._exited = loop.create_future()
         self._close_session = asyncio.Event()
@@ -361,6 +367,17 @@ class BundleProcess:
         if self.session is None:
             raise RuntimeError(f"{self.label} is not running")
         return await self.session.call_tool(name, arguments or {})
+
+
+async def _import_sdk() -> None:
+    """Import the MCP SDK off the event loop the first time a bundle starts.
+
+    Importing it builds hundreds of pydantic models: about a second during which
+    the loop (the GUI's, under qasync) would not turn if the session task did it.
+    """
+    if all(name in sys.modules for name in SDK_MODULES):
+        return
+    await asyncio.to_thread(lambda: [importlib.import_module(n) for n in SDK_MODULES])
 
 
 def _create_time(pid: int) -> float | None:
