@@ -56,7 +56,7 @@ class BundleActions(QObject):
             self.restart,
             self.uninstall,
         ]
-        self.update_for(None)
+        self.update_for(None, loaded=False)
 
     def update_for(self, inst: Any | None, *, loaded: bool = True) -> None:
         self.install.setEnabled(loaded)

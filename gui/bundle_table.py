@@ -99,11 +99,14 @@ class BundleTable(QTableView):
             self.setColumnWidth(col, width)
 
     def _animate(self) -> None:
-        """Repaint animated badges only; stops costing anything when nothing moves."""
+        """Repaint the visible animated badges only: idle tables cost next to nothing."""
         model = self.model()
-        if model is None or not self.isVisible():
+        if model is None or not self.isVisible() or not model.rowCount():
             return
-        for row in range(model.rowCount()):
+        first = max(0, self.rowAt(0))
+        last = self.rowAt(self.viewport().height() - 1)
+        last = model.rowCount() - 1 if last < 0 else last
+        for row in range(first, last + 1):
             idx = model.index(row, Column.STATUS)
             badge = idx.data(BADGE_ROLE)
             if badge is not None and badge.animated:
