@@ -117,6 +117,7 @@ class ConfigureDialog(QDialog):
         self.last_start: Any = None
         #: completed save attempts (accepted or refused), for observers and tests
         self.saves_done = 0
+        self._close_after_save: int | None = None
 
         self.setObjectName("configureDialog")
         self.setWindowTitle(f"Configure {self.manifest.label}")
@@ -322,6 +323,15 @@ class ConfigureDialog(QDialog):
     def saving(self) -> bool:
         return self._saving
 
+    def done(self, result: int) -> None:
+        """Closing while a save is in flight only hides the dialog: the save finishes
+        (and reports through ``saved``) before the dialog is really closed."""
+        if self._saving:
+            self._close_after_save = result
+            self.hide()
+            return
+        super().done(result)
+
     # -- saving ------------------------------------------------------------------
 
     @async_slot()
@@ -360,3 +370,5 @@ class ConfigureDialog(QDialog):
             self._saving = False
             self.saves_done += 1
             self.revalidate()
+            if self._close_after_save is not None:
+                super().done(self._close_after_save)

@@ -198,3 +198,24 @@ async def host_refuses(dialog: Any) -> str:
     dialog.revalidate = lambda: None  # keep the stale (empty) problem list
     await dialog.save()
     return dialog.banner.text
+
+
+async def test_closing_during_a_save_lets_it_finish(launch: Any) -> None:
+    async with launch() as console:
+        window, host = console.window, console.host
+        ws = window.current_ws_id
+        vault = server_named(host, ws, "vault")
+        dialog = open_configure(window, vault)
+        finished: list[int] = []
+        dialog.finished.connect(finished.append)
+        dialog.editors["api_token"].edit.setText("tok-closed-early")
+        dialog.save_button.click()
+        await wait_until(lambda: dialog.saving, 2, "the save to begin")
+        dialog.reject()  # Close / Esc while the bundle is starting
+        assert not dialog.isVisible() and finished == []
+        await wait_until(lambda: finished, what="the dialog to finish after the save")
+        assert dialog.saves_done == 1
+        await wait_badge(window, vault, "running")
+        await wait_until(
+            lambda: "Saved and started" in window.statusBar().currentMessage(), 5, "status"
+        )
