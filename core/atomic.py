@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from core.errors import DataError
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+#: The temp files atomic_write_bytes creates: ``.<target name>.<mkstemp's 8 chars>.tmp``.
+_TEMP_RE = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
 
 def fsync_dir(path: Path) -> None:
@@ -58,6 +61,25 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
             os.unlink(tmp)
         raise
     fsync_dir(directory)
+
+
+def remove_stale_temps(directory: Path) -> list[Path]:
+    """Delete the temp files of atomic writes that a crash interrupted in ``directory``.
+
+    Such a file was never renamed into place, so it holds no data anyone reads,
+    but it may hold a secret (a credentials write). Call it only when no write can
+    be in flight there (the console at start-up). Returns what was removed.
+    """
+    removed: list[Path] = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in os.scandir(directory):
+            if _TEMP_RE.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    if removed:
+        fsync_dir(directory)
+    return removed
 
 
 def atomic_write_json(path: Path, obj: Any, *, mode: int = 0o644) -> None:

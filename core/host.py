@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import bundles, demo, userconfig
-from core.atomic import PRIVATE_DIR_MODE
+from core.atomic import PRIVATE_DIR_MODE, remove_stale_temps
 from core.credentials import CredentialStore
 from core.errors import ConsoleError, DataError, InstallError, NotFoundError
 from core.launch import build_launch_spec, is_empty
@@ -134,6 +134,12 @@ class Host:
         return list(await asyncio.gather(*(self.lifecycle.start_bundle(*k) for k in keys)))
 
     def _load(self) -> None:
+        # A console killed mid-write leaves the temp file of that write behind, maybe
+        # with credentials in it: no write is in flight yet, so sweep them first.
+        for ws_id in self._store.existing_ids():
+            for directory in (self.paths.workspace_dir(ws_id), self.paths.credentials_dir(ws_id)):
+                for path in remove_stale_temps(directory):
+                    log.info("removed %s, left by an interrupted write", path)
         self._workspaces, errors = self._store.load_all()
         self.load_errors.extend(errors)
         for ws in self._workspaces.values():
