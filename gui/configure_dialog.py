@@ -61,6 +61,10 @@ def outcome_message(result: Any, start: Any = None) -> tuple[str, str]:
     return kind, template.format(error=error, outcome=outcome)
 
 
+#: Taller forms scroll inside the dialog.
+MAX_FORM_HEIGHT = 520
+
+
 class Banner(QFrame):
     """A coloured one-line message with an optional spinner in front."""
 
@@ -138,6 +142,7 @@ class ConfigureDialog(QDialog):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.form_host)
+        self.scroll = scroll
         outer.addWidget(scroll, 1)
 
         self.problems_label = QLabel(self)
@@ -240,6 +245,9 @@ class ConfigureDialog(QDialog):
             self.form.addRow(label, cell)
             self.editors[key] = editor
             self._row_labels[key] = label
+        # Show the whole form when it fits on screen; scroll only beyond that.
+        wanted = self.form_host.sizeHint().height() + 6
+        self.scroll.setMinimumHeight(min(wanted, MAX_FORM_HEIGHT))
 
     def _instance(self) -> Any:
         return self.host.lifecycle.get_instance(self.server_name, self.ws_id)

@@ -90,6 +90,17 @@ async def render(out_dir: Path, data_dir: Path) -> list[Path]:
         written.append(grab(dialog, out_dir / "configure-saved.png"))
         dialog.close()
 
+        # Inline validation: a folder that does not exist blocks Save.
+        window.select_bundle(next(b.server_name for b in demo.bundles if "notes" in b.server_name))
+        window.open_configure()
+        notes_dialog = window.configure_dialog
+        assert notes_dialog is not None
+        notes_dialog.editors["notes_dir"].edit.setText("/srv/notes/does-not-exist")
+        await settle()
+        written.append(grab(notes_dialog, out_dir / "configure-invalid.png"))
+        notes_dialog.close()
+
+        window.select_bundle(vault)
         window.detail.tabs.setCurrentWidget(window.detail.events)
         await settle(0.6)
         written.append(grab(window, out_dir / "main-window-events.png"))
