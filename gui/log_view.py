@@ -1,8 +1,9 @@
 """Logs tab: a live, searchable tail of the selected bundle's stderr.
 
 Lines come from ``lc.read_log`` (redacted by core). A QTimer polls while the
-tab is visible; only lines past what is already shown are appended, so the
-view keeps its scroll position and selection while following new output.
+tab is visible, re-reading only when ``lc.log_path``'s size or mtime moved;
+only lines past what is already shown are appended, so the view keeps its
+scroll position and selection while following new output.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class LogView(QWidget):
         self._reader: Callable[[], list[str]] | None = None
         self._path: Callable[[], Path] | None = None
         self._shown: list[str] = []
+        self._last_stamp: tuple[int, int] | None = None
 
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search log…  (Enter: next match)")
@@ -99,6 +101,7 @@ class LogView(QWidget):
         self._reader = reader
         self._path = path
         self._shown = []
+        self._last_stamp = None
         self.text.clear()
         self._set_enabled(reader is not None)
         self.poll()
@@ -121,9 +124,23 @@ class LogView(QWidget):
         super().hideEvent(event)
         self.timer.stop()
 
+    def _stamp(self) -> tuple[int, int] | None:
+        """Size and mtime of the log: an unchanged file is not read again."""
+        if self._path is None:
+            return None
+        try:
+            st = self._path().stat()
+        except OSError:
+            return None
+        return (st.st_size, st.st_mtime_ns)
+
     def poll(self) -> None:
         if self._reader is None:
             return
+        stamp = self._stamp()
+        if stamp is not None and stamp == self._last_stamp:
+            return
+        self._last_stamp = stamp
         try:
             latest = self._reader()
         except Exception as exc:  # a vanished bundle or unreadable log: say so, keep going
