@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -51,6 +52,35 @@ PROTECTED = (
     'Bundle "{server}" is protected in workspace "{ws}": restart refused. '
     "Its process was left running untouched."
 )
+
+
+class StartSlots:
+    """Bound how many bundles are between spawn and handshake at once.
+
+    Starting an interpreter is CPU-bound: 100 bundles spawned together on 2
+    cores leave the console's own event loop waiting its turn for the CPU
+    (gaps of 100+ ms). A slot is held until the handshake ends, but never
+    longer than ``hold`` seconds, so servers that hang on ``initialize``
+    cannot hold back the others for a whole handshake timeout.
+    """
+
+    def __init__(self, slots: int, hold: float) -> None:
+        self._sem = asyncio.Semaphore(slots)
+        self.hold = hold
+
+    async def take(self) -> Callable[[], None]:
+        await self._sem.acquire()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                timer.cancel()
+                self._sem.release()
+
+        timer = asyncio.get_running_loop().call_later(self.hold, release)
+        return release
 
 
 @dataclass
@@ -116,6 +146,8 @@ class BundleLifecycleManager:
         max_restarts: int = 5,
         stable_uptime: float = 30.0,
         spawn_interval: float = 0.002,
+        max_concurrent_starts: int | None = None,
+        start_slot_hold: float = 2.0,
         log_max_bytes: int = 1024 * 1024,
         hooks: LifecycleHooks | None = None,
     ) -> None:
@@ -138,6 +170,9 @@ class BundleLifecycleManager:
         self._subscribers: list[Subscriber] = []
         self._closing = False
         self._spawn_gate = asyncio.Lock()
+        if max_concurrent_starts is None:
+            max_concurrent_starts = max(4, 2 * (os.cpu_count() or 1))
+        self._start_slots = StartSlots(max_concurrent_starts, start_slot_hold)
         self._last_spawn_at = float("-inf")
 
     # -- registry ----------------------------------------------------------------
@@ -450,6 +485,16 @@ class BundleLifecycleManager:
         self._last_spawn_at = asyncio.get_running_loop().time()
 
     async def _spawn(
+        self, inst: BundleInstance, stop_calls: int, *, auto: bool = False
+    ) -> RespawnResult:
+        """Start a process within a start slot (see :class:`StartSlots`)."""
+        release = await self._start_slots.take()
+        try:
+            return await self._spawn_now(inst, stop_calls, auto=auto)
+        finally:
+            release()
+
+    async def _spawn_now(
         self, inst: BundleInstance, stop_calls: int, *, auto: bool = False
     ) -> RespawnResult:
         """Resolve the launch spec now and start a process; the caller holds the lock.

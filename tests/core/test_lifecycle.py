@@ -390,7 +390,7 @@ async def test_garbage_on_stdout_still_runs_and_is_logged(lc, table):
 
 
 async def test_stderr_flood_keeps_log_under_cap(table, tmp_path):
-    lc = make_manager(table, tmp_path, log_max_bytes=256 * 1024)
+    lc = make_manager(table, tmp_path, log_max_bytes=256 * 1024, handshake_timeout=30)
     table.add("flood", WS, "--stderr-flood", str(10 * 1024 * 1024))
     lc.register("flood", WS)
     assert (await lc.start_bundle("flood", WS)).ok
@@ -462,3 +462,44 @@ def test_default_schedule_matches_the_design(tmp_path: Path):
     lc = BundleLifecycleManager(SpecTable("x"), tmp_path)
     assert lc.backoff == (1, 2, 4, 8, 16)
     assert lc.max_restarts == 5 and lc.stable_uptime == 30.0 and lc.handshake_timeout == 30.0
+
+
+async def test_mass_starts_are_bounded_by_start_slots(table, tmp_path):
+    lc = make_manager(table, tmp_path, max_concurrent_starts=2)
+    names = [f"m{n}" for n in range(6)]
+    for name in names:
+        table.add(name, WS, "--slow-tools", "0.2")
+        lc.register(name, WS)
+    starting: set[str] = set()
+    most = 0
+
+    def watch(event: LifecycleEvent) -> None:
+        nonlocal most
+        if event.state is S.STARTING:
+            starting.add(event.server_name)
+        else:
+            starting.discard(event.server_name)
+        most = max(most, len(starting))
+
+    lc.subscribe(watch)
+    results = await asyncio.gather(*(lc.start_bundle(name, WS) for name in names))
+    assert all(r.ok for r in results)
+    assert most == 2
+    await lc.shutdown()
+
+
+async def test_a_hanging_handshake_gives_its_start_slot_back(table, tmp_path):
+    lc = make_manager(table, tmp_path, max_concurrent_starts=1, start_slot_hold=0.3)
+    table.add("hang", WS, "--hang-init")
+    table.add("fast", WS)
+    lc.register("hang", WS)
+    lc.register("fast", WS)
+    hanging = asyncio.create_task(lc.start_bundle("hang", WS))
+    await wait_for(lambda: lc.get_instance("hang", WS).state is S.STARTING)
+    t0 = time.monotonic()
+    assert (await lc.start_bundle("fast", WS)).ok
+    assert time.monotonic() - t0 < lc.handshake_timeout / 2
+    assert lc.get_instance("hang", WS).state is S.STARTING  # still waiting on its handshake
+    await lc.stop_bundle("hang", WS)
+    await hanging
+    await lc.shutdown()
