@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -272,7 +273,8 @@ class BundleLifecycleManager:
             if inst.state in (S.RUNNING, S.STARTING):
                 return RespawnResult(True, None, "running")
             self._cancel_retry(inst)
-            return await self._spawn(inst, stop_calls)
+            result = await self._spawn(inst, stop_calls)
+            return dataclasses.replace(result, outcome="started") if result.ok else result
 
     async def stop_bundle(self, server_name: str, ws_id: str) -> RespawnResult:
         """Stop a bundle by the administrator's choice; it is never revived."""

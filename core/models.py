@@ -69,7 +69,8 @@ class LifecycleEvent:
 class RespawnResult:
     ok: bool
     error: str | None = None
-    #: "respawned", "not_installed", "protected", "failed", "needs_setup"
+    #: "respawned" / "started" / "running" (already) / "stopped" on success;
+    #: "not_installed", "protected", "failed", "needs_setup", "stopped" (a stop won) on failure
     outcome: str = "respawned"
 
 

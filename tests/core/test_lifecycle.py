@@ -30,8 +30,9 @@ async def test_start_reaches_running_with_tools_and_pid(lc, table):
     events = record(lc)
     result = await lc.start_bundle("echo", WS)
     inst = lc.get_instance("echo", WS)
-    assert result.ok and inst.state is S.RUNNING
+    assert result.ok and result.outcome == "started" and inst.state is S.RUNNING
     assert [t.name for t in inst.tools] == ["env", "pid"]
+    assert (await lc.start_bundle("echo", WS)).outcome == "running"  # already: a no-op
     assert inst.pid and pid_alive(inst.pid)
     assert proc_env(inst.pid)["GREETING"] == "hello"
     called = await lc.call_tool("echo", WS, "pid")
