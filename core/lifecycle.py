@@ -602,6 +602,10 @@ class BundleLifecycleManager:
             self._transition(inst, S.CRASHED, message)
             return
         if inst._failures > self.max_restarts:
+            if inst.state is S.RUNNING:
+                # It ran, then exited: record that crash first (running -> dead is
+                # not a move of the table; raising here left it "running" forever).
+                self._transition(inst, S.CRASHED, message)
             message = (
                 f"gave up after {self.max_restarts} restarts without "
                 f"{self.stable_uptime:g} s of uptime: {message}"

@@ -14,7 +14,9 @@ Fault -> documented end state (time bound) -> test:
 * a running bundle that starts crash-looping: ``crashed`` + backoff restarts, ``dead``
   after the 5-restart budget (bound 30 s) -> test_running_bundle_that_crash_loops_goes_dead
 * exit after N seconds: ``crashed``, restarted after the backoff steps, a new process
-  each time (bound 10 s per restart) -> test_exit_after_n_seconds_restarts_with_backoff
+  each time (bound 10 s per restart) -> test_exit_after_n_seconds_restarts_with_backoff;
+  and when every run ends that way before ``stable_uptime``: ``dead`` after the budget,
+  each crash recorded (bound 30 s) -> test_crashing_after_every_good_start_goes_dead
 * hang on ``initialize``: ``dead`` after the handshake timeout, process gone
   (bound: timeout + stop bound) -> test_hang_on_initialize_is_dead_and_gone
 * stop issued while the process is being spawned: prompt, not the handshake timeout
@@ -188,6 +190,24 @@ async def test_exit_after_n_seconds_restarts_with_backoff(rig: Rig) -> None:
     assert inst.state is S.STOPPED and rig.pids("flaky") == []
 
 
+async def test_crashing_after_every_good_start_goes_dead(rig: Rig) -> None:
+    """Each run completes the handshake, then exits: the budget still runs out."""
+    await rig.install("relapse", "--exit-after", "0.2")
+    lc = rig.host.lifecycle
+    assert (await lc.start_bundle("relapse", rig.ws)).ok
+    inst = rig.inst("relapse")
+    assert await wait_for(lambda: inst.state is S.DEAD, 30), (inst.state, inst.restarts)
+    moves = rig.moves("relapse")
+    # six runs, six crashes; the last crash is recorded, then the console gives up
+    assert moves.count((S.STARTING, S.RUNNING)) == 6
+    assert moves.count((S.RUNNING, S.CRASHED)) == 6
+    assert moves[-2:] == [(S.RUNNING, S.CRASHED), (S.CRASHED, S.DEAD)]
+    assert inst.restarts == 5 and inst.next_retry_at is None
+    assert "gave up after 5 restarts" in (inst.last_error or "")
+    assert "exited unexpectedly with code 4" in (inst.last_error or "")
+    assert rig.pids("relapse") == []
+
+
 async def test_hang_on_initialize_is_dead_and_gone(quick_rig: Rig) -> None:
     rig = quick_rig
     await rig.install("hang", "--hang-init")
@@ -299,7 +319,7 @@ async def test_garbage_before_a_good_handshake_runs(rig: Rig, tmp_path: Path) ->
     results = await asyncio.gather(
         *(lc.start_bundle(name, rig.ws) for name in ("noisy", "binary", "huge"))
     )
-    assert [r.outcome for r in results] == ["respawned"] * 3, results
+    assert [r.outcome for r in results] == ["started"] * 3, results
     for name in ("noisy", "binary", "huge"):
         inst = rig.inst(name)
         assert inst.state is S.RUNNING and inst.tools, name
