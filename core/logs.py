@@ -40,6 +40,8 @@ class BundleLog:
         self.max_bytes = max_bytes
         self.backups = backups
         self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+        #: chars a cut keeps back: the start of a value whose rest is still to come
+        self._hold = min(max((len(s) for s in self.secrets), default=1) - 1, MAX_LINE // 2)
         self._partial = ""
         self._closed = False
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -51,9 +53,15 @@ class BundleLog:
         data = self._partial + chunk
         lines = data.split("\n")
         self._partial = lines.pop()
+        if len(self._partial) > MAX_LINE:
+            # Mask before cutting, and cut before anything that may be the first part
+            # of a value whose rest has not arrived: a cut must never split a secret
+            # over two lines, each half unmasked (and the last one in error messages).
+            self._partial = redact(self._partial, self.secrets)
         while len(self._partial) > MAX_LINE:
-            lines.append(self._partial[:MAX_LINE])
-            self._partial = self._partial[MAX_LINE:]
+            cut = min(MAX_LINE, len(self._partial) - self._hold)
+            lines.append(self._partial[:cut])
+            self._partial = self._partial[cut:]
         if lines:
             self._write_lines(lines)
 

@@ -28,4 +28,4 @@ async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
     yield errors
     await wait_for(lambda: False, 0.05)  # let late callbacks report
     loop.set_exception_handler(previous)
-    assert not errors, [c.get("message") or repr(c.get("exception")) for c in errors]
+    assert not errors, [f"{c.get('message')}: {c.get('exception')!r}" for c in errors]
