@@ -71,14 +71,16 @@ def remove_stale_temps(directory: Path) -> list[Path]:
     be in flight there (the console at start-up). Returns what was removed.
     """
     removed: list[Path] = []
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+    # Best effort, never an error: a folder we cannot list (missing, wrong
+    # permissions) is reported by whoever reads its files, with the file named.
+    with contextlib.suppress(OSError):
         for entry in os.scandir(directory):
             if _TEMP_RE.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
-                with contextlib.suppress(FileNotFoundError):
+                with contextlib.suppress(OSError):
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))
-    if removed:
-        fsync_dir(directory)
+        if removed:
+            fsync_dir(directory)
     return removed
 
 

@@ -128,7 +128,7 @@ class CredentialStore:
             if not accepted:
                 return
             try:
-                stored = await asyncio.to_thread(_apply, path, merged)
+                stored = await _write(path, _apply, path, merged)
             except BaseException as exc:
                 for save in accepted:
                     save.done.set_exception(exc)
@@ -140,13 +140,13 @@ class CredentialStore:
         """Forget every value for this bundle (uninstall), corrupt or not."""
         path = self.path(ws_id, server_name)
         async with self._locked(path):
-            await asyncio.to_thread(remove_file, path)
+            await _write(path, remove_file, path)
 
     async def clear(self, ws_id: str, server_name: str) -> None:
         """Remove every stored value; a corrupt file is set aside (kept), not destroyed."""
         path = self.path(ws_id, server_name)
         async with self._locked(path):
-            await asyncio.to_thread(_clear, path)
+            await _write(path, _clear, path)
 
     def delete_workspace(self, ws_id: str) -> None:
         directory = self._paths.credentials_dir(ws_id)
@@ -164,6 +164,14 @@ class CredentialStore:
             except DataError as exc:
                 problems.append(str(exc))
         return problems
+
+
+async def _write(path: Path, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a file operation off the loop; an OS refusal is a DataError naming the file."""
+    try:
+        return await asyncio.to_thread(fn, *args)
+    except OSError as exc:  # read-only or foreign-owned folder, disk full...
+        raise DataError(path, f"cannot be written ({exc.strerror or exc})") from exc
 
 
 def _read_map(path: Path) -> dict[str, Any]:

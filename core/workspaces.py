@@ -105,7 +105,11 @@ class WorkspaceStore:
 
     def load(self, ws_id: str) -> Workspace:
         path = self._paths.workspace_file(ws_id)
-        if not path.exists():
+        try:
+            present = path.exists()
+        except OSError as exc:  # e.g. a workspace folder we may not enter
+            raise DataError(path, f"cannot be read ({exc.strerror or exc})") from exc
+        if not present:
             raise DataError(path, "is missing; this workspace is skipped")
         data = read_json(path)
         if not isinstance(data, dict):

@@ -88,7 +88,7 @@ async def test_write_does_not_resurrect_a_deleted_workspace(
     store: CredentialStore, tmp_path: Path
 ) -> None:
     (tmp_path / "workspaces" / "ws_a").rmdir()
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(DataError, match="cannot be written"):
         await store.update("ws_a", "vault", {"token": "t"})
     assert not (tmp_path / "workspaces" / "ws_a").exists()
 
