@@ -15,7 +15,9 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette, QPen
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
+
+from gui.paint import draw_item_frame
 
 #: Item-data role carrying a :class:`Badge` for the status column.
 BADGE_ROLE = Qt.ItemDataRole.UserRole + 10
@@ -224,13 +226,7 @@ class BadgeDelegate(QStyledItemDelegate):
         if not isinstance(badge, Badge):
             super().paint(painter, option, index)
             return
-        # Let the style draw selection / hover backgrounds, then our pill on top.
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        style = opt.widget.style() if opt.widget else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        draw_item_frame(self, painter, option, index)
         paint_badge(painter, QRectF(option.rect), badge, option.palette, option.font)
 
     def sizeHint(

@@ -7,7 +7,6 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
-    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from gui.badge import BADGE_ROLE, BadgeDelegate
 from gui.bundle_model import LABEL_ROLE, Column, Label
+from gui.paint import draw_item_frame
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -28,12 +28,7 @@ class NameDelegate(QStyledItemDelegate):
         if not isinstance(label, Label):
             super().paint(painter, option, index)
             return
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        style = opt.widget.style() if opt.widget else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        draw_item_frame(self, painter, option, index)
         r = option.rect.adjusted(8, 0, -6, 0)
         main = QFont(option.font)
         main.setWeight(QFont.Weight.Medium)
