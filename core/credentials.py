@@ -12,13 +12,12 @@ reported, never overwritten.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import shutil
 import stat
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from core.atomic import (
     remove_file,
 )
 from core.errors import DataError
+from core.locks import KeyedLocks
 from core.paths import DataPaths
 
 log = logging.getLogger(__name__)
@@ -57,25 +57,13 @@ class CredentialStore:
 
     def __init__(self, paths: DataPaths) -> None:
         self._paths = paths
-        #: path -> (lock, users); an entry goes away when its last user leaves
-        self._locks: dict[Path, tuple[asyncio.Lock, list[int]]] = {}
+        #: one lock per file; a key goes away when its last user leaves
+        self._locks = KeyedLocks()
         #: path -> saves waiting for the lock; joined by saves arriving meanwhile
         self._queued: dict[Path, _Batch] = {}
 
     def path(self, ws_id: str, server_name: str) -> Path:
         return self._paths.credentials_file(ws_id, server_name)
-
-    @contextlib.asynccontextmanager
-    async def _locked(self, path: Path) -> AsyncIterator[None]:
-        lock, users = self._locks.setdefault(path, (asyncio.Lock(), [0]))
-        users[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._locks[path]
 
     @property
     def lock_count(self) -> int:
@@ -111,7 +99,7 @@ class CredentialStore:
 
     async def _commit(self, path: Path, batch: _Batch) -> None:
         """Write every save of ``batch`` in one read-modify-write, in arrival order."""
-        async with self._locked(path):
+        async with self._locks.hold(path):
             if self._queued.get(path) is batch:
                 del self._queued[path]  # later saves start the next batch
             merged: dict[str, Any | None] = {}
@@ -139,13 +127,13 @@ class CredentialStore:
     async def delete(self, ws_id: str, server_name: str) -> None:
         """Forget every value for this bundle (uninstall), corrupt or not."""
         path = self.path(ws_id, server_name)
-        async with self._locked(path):
+        async with self._locks.hold(path):
             await _write(path, remove_file, path)
 
     async def clear(self, ws_id: str, server_name: str) -> None:
         """Remove every stored value; a corrupt file is set aside (kept), not destroyed."""
         path = self.path(ws_id, server_name)
-        async with self._locked(path):
+        async with self._locks.hold(path):
             await _write(path, _clear, path)
 
     def delete_workspace(self, ws_id: str) -> None:
