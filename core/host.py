@@ -274,6 +274,9 @@ class Host:
             try:
                 # Values left by an earlier bundle of that name must not leak into this one.
                 await self._credentials.delete(ws_id, name)
+                # Re-read it: while we staged, a Start/Stop of another bundle (desired
+                # state) or a rename saved a newer copy; writing the old one loses it.
+                ws = self._ws(ws_id)
                 updated = ws.model_copy(update={"bundles": [*ws.bundles, entry]})
                 self._save(updated)
             except BaseException:

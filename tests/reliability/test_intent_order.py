@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,25 @@ async def test_start_after_a_stop_in_progress_runs(bench: Bench) -> None:
     assert second.ok and inst.state is S.RUNNING
     assert bench.pids("svc") == [inst.pid]
     assert bench.desired("svc") is True
+
+
+async def test_a_stop_during_an_install_in_the_same_workspace_stays_persisted(
+    bench: Bench, tmp_path: Path
+) -> None:
+    """Installing another bundle must not write back a stale copy of the workspace."""
+    inst = await bench.install("svc")
+    assert (await bench.lc.start_bundle("svc", bench.ws)).ok
+    assert bench.desired("svc") is True
+    big = write_bundle(tmp_path / "big", name="big")
+    (big / "payload.bin").write_bytes(os.urandom(32 * 1024 * 1024))  # staging takes a while
+    install = asyncio.create_task(bench.host.install_bundle(bench.ws, big, server_name="big"))
+    await wait_for(lambda: any(bench.host.paths.bundles_dir.glob(".staging-*")), 10)
+    await bench.lc.stop_bundle("svc", bench.ws)
+    bench.host.rename_workspace(bench.ws, "Renamed during install")
+    await install
+    assert inst.state is S.STOPPED
+    assert bench.desired("svc") is False
+    data = json.loads((bench.host.data_dir / f"workspaces/{bench.ws}/workspace.json").read_text())
+    assert data["name"] == "Renamed during install"
+    assert [b["server_name"] for b in data["bundles"]] == ["svc", "big"]
+    assert bench.host.workspace(bench.ws).name == "Renamed during install"
