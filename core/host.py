@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from core import bundles, demo, userconfig
 from core.atomic import PRIVATE_DIR_MODE, remove_stale_temps
 from core.credentials import CredentialStore
+from core.datalock import DataDirLock
 from core.errors import ConsoleError, DataError, InstallError, NotFoundError
 from core.launch import build_launch_spec, is_empty
 from core.manifest import Manifest, load_manifest
@@ -72,6 +73,7 @@ class Host:
         #: what open() did about processes a killed console left running (log lines)
         self.reaped: list[str] = []
         self._closing = False
+        self._lock: DataDirLock | None = None
 
     # -- opening and closing ------------------------------------------------------
 
@@ -96,27 +98,33 @@ class Host:
         if not root.exists():
             root.mkdir(parents=True, mode=PRIVATE_DIR_MODE)
         host = cls(root, limits=lifecycle_options.pop("archive_limits", bundles.DEFAULT_LIMITS))
-        host._load()
-        # A console that was killed left its bundles running: stop them before
-        # anything starts again, or restore would run each bundle twice.
-        records = ProcessRecords(host.paths.run_dir)
-        host.reaped = await reap_orphans(records)
-        for message in host.reaped:
-            log.warning("%s", message)
-        lc = BundleLifecycleManager(
-            host.spec_provider,
-            host.paths.logs_dir,
-            hooks=LifecycleHooks(on_desired=host._on_desired, on_process=host._on_process),
-            **lifecycle_options,
-        )
-        host._lifecycle = lc
-        host._records = records
-        for ws in host._workspaces.values():
-            for bundle in ws.bundles:
-                lc.register(bundle.server_name, ws.id, protected=bundle.protected)
-                lc.check_setup(bundle.server_name, ws.id)
-        if restore:
-            await host.restore()
+        # Reaping and the temp sweep below assume no other console uses this dir.
+        host._lock = DataDirLock.acquire(root)
+        try:
+            host._load()
+            # A console that was killed left its bundles running: stop them before
+            # anything starts again, or restore would run each bundle twice.
+            records = ProcessRecords(host.paths.run_dir)
+            host.reaped = await reap_orphans(records)
+            for message in host.reaped:
+                log.warning("%s", message)
+            lc = BundleLifecycleManager(
+                host.spec_provider,
+                host.paths.logs_dir,
+                hooks=LifecycleHooks(on_desired=host._on_desired, on_process=host._on_process),
+                **lifecycle_options,
+            )
+            host._lifecycle = lc
+            host._records = records
+            for ws in host._workspaces.values():
+                for bundle in ws.bundles:
+                    lc.register(bundle.server_name, ws.id, protected=bundle.protected)
+                    lc.check_setup(bundle.server_name, ws.id)
+            if restore:
+                await host.restore()
+        except BaseException:
+            await host.shutdown()  # stops what restore started, releases the lock
+            raise
         return host
 
     async def restore(self) -> list[RespawnResult]:
@@ -155,8 +163,12 @@ class Host:
     async def shutdown(self) -> None:
         """Stop every bundle concurrently; desired states stay as they were for restore."""
         self._closing = True
-        if self._lifecycle is not None:
-            await self._lifecycle.shutdown()
+        try:
+            if self._lifecycle is not None:
+                await self._lifecycle.shutdown()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     @property
     def data_dir(self) -> Path:

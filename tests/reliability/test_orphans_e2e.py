@@ -26,6 +26,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from core.errors import ConsoleError
 from core.host import Host
 from core.launch import MARKER_ENV
 from tests.procs import marked_processes, pid_alive, wait_for
@@ -222,3 +223,41 @@ async def test_reaping_is_bounded_and_a_clean_shutdown_leaves_no_records(
         assert host.reaped == []
     finally:
         await host.shutdown()
+
+
+async def test_a_second_console_on_the_same_data_dir_leaves_the_first_alone(
+    tmp_path: Path, tag: str
+) -> None:
+    """The app launched twice: the records describe *live* bundles of a live console.
+
+    The second console must refuse the data dir with a clear error rather than
+    "reap" the first one's bundles (which the first would restart: two of each).
+    """
+    sources = {"svc": write_bundle(tmp_path / "svc")}
+    script = CONSOLE.format(
+        root=str(ROOT),
+        data=str(tmp_path / "data"),
+        ws_name=ws_name(tag),
+        sources={k: str(v) for k, v in sources.items()},
+    )
+    first = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, stdout=subprocess.PIPE
+    )
+    try:
+        assert first.stdout is not None
+        report = json.loads(await asyncio.wait_for(first.stdout.readline(), 60))
+        ws, pid = report["ws"], report["pids"]["svc"]
+        with pytest.raises(ConsoleError) as info:
+            await Host.open(tmp_path / "data", **FAST)
+        assert str(tmp_path / "data") in str(info.value)
+        assert f"pid {first.pid}" in str(info.value)
+        await asyncio.sleep(0.5)  # room for a wrongly reaped bundle to be restarted
+        assert marked_processes(tag) == {f"{ws}/svc": [pid]}
+        assert (tmp_path / f"data/run/{ws}/svc.json").exists()
+    finally:
+        first.kill()
+        await first.wait()
+    # once the first is gone (killed: its lock goes with it), the data dir opens again
+    async with opened(tmp_path / "data", tag) as host:
+        assert len(host.reaped) == 0 or "from a previous session" in host.reaped[0]
+        assert host.lifecycle.get_instance("svc", ws) is not None
