@@ -33,7 +33,7 @@ from core.models import (
     RespawnResult,
     ToolInfo,
 )
-from core.orphans import MARKER_ENV, OrphanRecord
+from core.orphans import MARKER_ENV, OrphanRecord, boot_id, start_since_boot
 from core.process import BundleProcess, SpawnError
 from core.redact import redact
 from core.states import BundleState, check_transition
@@ -44,6 +44,8 @@ S = BundleState
 Key = tuple[str, str]
 SpecProvider = Callable[[str, str], LaunchSpec]
 Subscriber = Callable[[LifecycleEvent], None]
+
+BOOT_ID = boot_id()
 
 NOT_INSTALLED = (
     'Bundle "{server}" is not installed in workspace "{ws}". Install it first (Bundles → Install…).'
@@ -412,6 +414,8 @@ class BundleLifecycleManager:
                 proc.pid,  # the leader of its own process group
                 proc.create_time or 0.0,
                 proc.spec.env.get(MARKER_ENV, ""),
+                boot_id=BOOT_ID,
+                since_boot=start_since_boot(proc.pid),
             )
         try:
             self.hooks.on_process(inst.server_name, inst.ws_id, record)

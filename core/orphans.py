@@ -7,7 +7,10 @@ stops what they describe before any bundle starts again.
 
 A pid can be reused by an unrelated process, so a record only matches a live
 process whose OS start time equals the recorded one and whose environment
-carries the bundle marker.
+carries the bundle marker. The start time is the kernel's, counted in clock
+ticks since boot, plus the boot id: the wall-clock start time that psutil
+reports is derived from ``btime`` in /proc/stat, which moves by a second when
+the clock is adjusted, so the same process can show two different values.
 
 Records are written with rename but without fsync: they must survive the
 console being killed (the kernel keeps the page cache), not a power cut (after
@@ -29,8 +32,10 @@ from pathlib import Path
 import psutil
 
 MARKER_ENV = "BUNDLE_CONSOLE_MARKER"
-#: OS start times are reported with clock-tick resolution.
-START_TIME_TOLERANCE = 0.05
+#: Start times since boot come in clock ticks: equal ones are equal to the tick.
+TICK_TOLERANCE = 0.001
+#: Where only wall-clock start times exist, they may be off by the btime jitter.
+WALL_CLOCK_TOLERANCE = 1.5
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,28 @@ class OrphanRecord:
     ws_id: str
     pid: int
     pgid: int
-    create_time: float
+    create_time: float  # wall clock, for people reading the file
     marker: str
+    boot_id: str = ""
+    since_boot: float | None = None  # what matching uses, see the module doc
+
+
+def boot_id() -> str:
+    """This boot's id ("" where the OS does not say): a record from another boot is stale."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def start_since_boot(pid: int) -> float | None:
+    """When ``pid`` started, in seconds since boot (Linux), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        ticks = int(stat.rpartition(")")[2].split()[19])  # field 22: starttime
+    except (OSError, ValueError, IndexError):
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def marker_for(ws_id: str, server_name: str) -> str:
@@ -89,12 +114,24 @@ class ProcessRecords:
         return records, problems
 
 
+def _started_as_recorded(proc: psutil.Process, rec: OrphanRecord, *, exact: bool) -> bool:
+    """Whether ``proc`` started when ``rec`` says (``exact``) or after it (a descendant)."""
+    if rec.boot_id and rec.since_boot is not None:
+        started = start_since_boot(proc.pid)
+        if rec.boot_id != boot_id() or started is None:
+            return False  # recorded before a reboot: nothing of it can be alive
+        if exact:
+            return abs(started - rec.since_boot) <= TICK_TOLERANCE
+        return started + TICK_TOLERANCE >= rec.since_boot
+    started = proc.create_time()
+    if exact:
+        return abs(started - rec.create_time) <= WALL_CLOCK_TOLERANCE
+    return started + WALL_CLOCK_TOLERANCE >= rec.create_time
+
+
 def _matches(proc: psutil.Process, rec: OrphanRecord, *, exact_start: bool) -> bool:
     try:
-        started = proc.create_time()
-        if exact_start and abs(started - rec.create_time) > START_TIME_TOLERANCE:
-            return False
-        if not exact_start and started + START_TIME_TOLERANCE < rec.create_time:
+        if not _started_as_recorded(proc, rec, exact=exact_start):
             return False
         return proc.environ().get(MARKER_ENV) == rec.marker
     except psutil.Error:

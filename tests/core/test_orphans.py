@@ -13,7 +13,13 @@ from pathlib import Path
 
 import psutil
 
-from core.orphans import OrphanRecord, ProcessRecords, reap_orphans
+from core.orphans import (
+    OrphanRecord,
+    ProcessRecords,
+    boot_id,
+    reap_orphans,
+    start_since_boot,
+)
 from tests.procs import marked_processes, pid_alive, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,25 +84,43 @@ async def test_a_reused_pid_is_never_taken_for_a_bundle(tmp_path: Path):
     bystander = subprocess.Popen(
         ["sleep", "30"], env={**os.environ, "BUNDLE_CONSOLE_MARKER": "ws_a/x"}
     )
+    pid = bystander.pid
+    this_boot = boot_id()
+
+    def record(server: str, since_boot: float, boot: str = this_boot) -> OrphanRecord:
+        wall = psutil.Process(pid).create_time()
+        return OrphanRecord(server, "ws_a", pid, pid, wall, f"ws_a/{server}", boot, since_boot)
+
     try:
-        started = psutil.Process(bystander.pid).create_time()
-        # Same pid and marker, but a different start time: the pid was reused.
-        records.record(
-            OrphanRecord("x", "ws_a", bystander.pid, bystander.pid, started - 60, "ws_a/x")
-        )
+        started = start_since_boot(pid)
+        assert started is not None and this_boot
+        # Same pid and marker, but started a tick later: the pid was reused.
+        records.record(record("x", started - 0.01))
         assert await reap_orphans(records, grace=0.2) == []
-        assert pid_alive(bystander.pid)
+        assert pid_alive(pid)
+        # Same pid, start and marker, but recorded in another boot.
+        records.record(record("x", started, boot="another-boot"))
+        assert await reap_orphans(records, grace=0.2) == []
+        assert pid_alive(pid)
         # Same pid and start time, but not carrying our marker: not ours either.
-        records.record(OrphanRecord("y", "ws_a", bystander.pid, bystander.pid, started, "ws_a/y"))
+        records.record(record("y", started))
         assert await reap_orphans(records, grace=0.2) == []
-        assert pid_alive(bystander.pid)
+        assert pid_alive(pid)
         # Everything matches: it is ours.
-        records.record(OrphanRecord("x", "ws_a", bystander.pid, bystander.pid, started, "ws_a/x"))
+        records.record(record("x", started))
         assert len(await reap_orphans(records, grace=0.5)) == 1
         assert await wait_for(lambda: bystander.poll() is not None, 3)
     finally:
         bystander.kill()
         bystander.wait()
+
+
+async def test_start_since_boot_is_stable_where_wall_clock_start_is_not():
+    """psutil's create_time adds /proc/stat's btime, which can move by a second."""
+    first = start_since_boot(os.getpid())
+    assert first is not None
+    for _ in range(200):
+        assert start_since_boot(os.getpid()) == first
 
 
 async def test_unreadable_record_is_reported_and_dropped(tmp_path: Path):
