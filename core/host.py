@@ -24,7 +24,13 @@ from core.datalock import DataDirLock
 from core.errors import ConsoleError, DataError, InstallError, NotFoundError
 from core.launch import build_launch_spec, is_empty
 from core.manifest import Manifest, load_manifest
-from core.models import ConfigureResult, LaunchError, LaunchSpec, RespawnResult
+from core.models import (
+    ConfigureResult,
+    LaunchError,
+    LaunchSpec,
+    RespawnResult,
+    not_installed_message,
+)
 from core.paths import DataPaths, resolve_data_dir, validate_server_name, validate_ws_id
 from core.states import BundleState
 from core.workspaces import InstalledBundle, Workspace, WorkspaceStore, clean_name, derive_id
@@ -40,13 +46,6 @@ RESPAWN_STATES = frozenset(
     {BundleState.RUNNING, BundleState.STARTING, BundleState.CRASHED, BundleState.DEAD}
 )
 _OUTCOMES = {"respawned": "respawned", "protected": "protected", "needs_setup": "needs_setup"}
-
-
-def _not_installed(server_name: str, ws_name: str) -> str:
-    return (
-        f'Bundle "{server_name}" is not installed in workspace "{ws_name}". '
-        "Install it first (Bundles → Install…)."
-    )
 
 
 class Host:
@@ -440,7 +439,7 @@ class Host:
         ws = self._workspaces.get(ws_id)
         bundle = ws.bundle(server_name) if ws else None
         if ws is None or bundle is None or (ws_id, server_name) in self._removing:
-            raise LaunchError(_not_installed(server_name, ws.name if ws else ws_id))
+            raise LaunchError(not_installed_message(server_name, ws.name if ws else ws_id))
         try:
             manifest = self._manifest_for(bundle)
             stored = self._credentials.load(ws_id, server_name)
@@ -510,7 +509,7 @@ class Host:
         ws = self._ws(ws_id)
         bundle = ws.bundle(server_name)
         if bundle is None or (ws_id, server_name) in self._removing:
-            raise NotFoundError(_not_installed(server_name, ws.name))
+            raise NotFoundError(not_installed_message(server_name, ws.name))
         return ws, bundle
 
     def _require_installed(self, ws_id: str, server_name: str) -> None:

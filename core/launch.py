@@ -25,9 +25,8 @@ from typing import Any
 import platformdirs
 
 from core.manifest import PLACEHOLDER_RE, USER_CONFIG_PREFIX, Manifest, UserConfigField
-from core.models import LaunchError, LaunchSpec, NeedsSetup
+from core.models import MARKER_ENV, LaunchError, LaunchSpec, NeedsSetup, marker_for
 
-MARKER_ENV = "BUNDLE_CONSOLE_MARKER"
 ALLOWED_ENV = frozenset(
     {"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TERM", "TMPDIR", "TZ"}
 )
@@ -315,7 +314,7 @@ def build_launch_spec(
     if not command:
         raise LaunchError(f"{manifest.label}: the command is empty after substitution.")
     args = sub.args(args_t)
-    env = {**host_env, **sub.env(env_t), MARKER_ENV: f"{ws_id}/{server_name}"}
+    env = {**host_env, **sub.env(env_t), MARKER_ENV: marker_for(ws_id, server_name)}
     executable = resolve_command(command, bundle_dir, env.get("PATH"), manifest.label)
 
     secrets: list[str] = []

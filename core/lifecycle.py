@@ -26,14 +26,16 @@ from typing import Any
 from core.locks import KeyedLocks
 from core.logs import BundleLog, read_tail
 from core.models import (
+    MARKER_ENV,
     LaunchError,
     LaunchSpec,
     LifecycleEvent,
     NeedsSetup,
     RespawnResult,
     ToolInfo,
+    not_installed_message,
 )
-from core.orphans import MARKER_ENV, OrphanRecord, boot_id, start_since_boot
+from core.orphans import OrphanRecord, boot_id, start_since_boot
 from core.process import BundleProcess, SpawnError
 from core.redact import redact
 from core.states import BundleState, check_transition
@@ -47,9 +49,6 @@ Subscriber = Callable[[LifecycleEvent], None]
 
 BOOT_ID = boot_id()
 
-NOT_INSTALLED = (
-    'Bundle "{server}" is not installed in workspace "{ws}". Install it first (Bundles → Install…).'
-)
 STOPPED_BEFORE_READY = "Stopped before the bundle was ready."
 PROTECTED = (
     'Bundle "{server}" is protected in workspace "{ws}": restart refused. '
@@ -126,12 +125,6 @@ class BundleInstance:
     @property
     def key(self) -> Key:
         return (self.server_name, self.ws_id)
-
-    @property
-    def uptime(self) -> float | None:
-        if self.state is S.RUNNING and self._running_since is not None:
-            return time.monotonic() - self._running_since
-        return None
 
 
 class BundleLifecycleManager:
@@ -640,4 +633,4 @@ class BundleLifecycleManager:
 
 
 def _not_installed(server_name: str, ws_id: str) -> RespawnResult:
-    return RespawnResult(False, NOT_INSTALLED.format(server=server_name, ws=ws_id), "not_installed")
+    return RespawnResult(False, not_installed_message(server_name, ws_id), "not_installed")

@@ -8,6 +8,22 @@ from typing import Any, Literal
 
 from core.states import BundleState
 
+#: Every bundle child carries ``BUNDLE_CONSOLE_MARKER=<ws_id>/<server>`` so its
+#: processes can be told apart in the OS process table (orphan reaping, tests).
+MARKER_ENV = "BUNDLE_CONSOLE_MARKER"
+
+
+def marker_for(ws_id: str, server_name: str) -> str:
+    return f"{ws_id}/{server_name}"
+
+
+def not_installed_message(server_name: str, ws: str) -> str:
+    """The one user-shaped text for a bundle missing from a workspace."""
+    return (
+        f'Bundle "{server_name}" is not installed in workspace "{ws}". '
+        "Install it first (Bundles → Install…)."
+    )
+
 
 @dataclass(frozen=True)
 class LaunchSpec:

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import psutil
 
-MARKER_ENV = "BUNDLE_CONSOLE_MARKER"
+from core.models import MARKER_ENV
+
 #: Start times since boot come in clock ticks: equal ones are equal to the tick.
 TICK_TOLERANCE = 0.001
 #: Where only wall-clock start times exist, they may be off by the btime jitter.
@@ -66,10 +67,6 @@ def start_since_boot(pid: int) -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def marker_for(ws_id: str, server_name: str) -> str:
-    return f"{ws_id}/{server_name}"
 
 
 class ProcessRecords:

@@ -46,7 +46,3 @@ class IllegalTransition(RuntimeError):
 def check_transition(previous: BundleState, new: BundleState) -> None:
     if new not in TRANSITIONS[previous]:
         raise IllegalTransition(f"illegal bundle state transition {previous} -> {new}")
-
-
-#: States in which a process exists (or is about to).
-LIVE_STATES = frozenset({S.STARTING, S.RUNNING, S.STOPPING})

@@ -12,8 +12,7 @@ import pytest
 
 from core.errors import ConfigError, NotFoundError
 from core.host import Host
-from core.launch import MARKER_ENV
-from core.models import LaunchError, LifecycleEvent, NeedsSetup
+from core.models import MARKER_ENV, LaunchError, LifecycleEvent, NeedsSetup
 from core.paths import HOME_ENV
 from tests.core.data.bundle_factory import snapshot, with_config, write_bundle
 from tests.core.data.hosting import opened

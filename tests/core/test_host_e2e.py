@@ -20,7 +20,7 @@ import pytest
 
 from core.demo import demo_bundles_root
 from core.host import Host
-from core.launch import MARKER_ENV
+from core.models import MARKER_ENV
 from core.orphans import OrphanRecord, ProcessRecords
 from core.states import BundleState
 from tests.core.data.hosting import bundle_processes, opened

@@ -28,7 +28,7 @@ import pytest
 
 from core.errors import ConsoleError
 from core.host import Host
-from core.launch import MARKER_ENV
+from core.models import MARKER_ENV
 from tests.procs import marked_processes, pid_alive, wait_for
 from tests.reliability.support import FAST, opened, write_bundle, ws_name
 
