@@ -104,11 +104,27 @@ class BundleLog:
         self._fh.close()
 
 
-def read_tail(path: Path, max_lines: int, secrets: Iterable[str] = ()) -> list[str]:
-    """The last ``max_lines`` lines of a log file, redacted again for display.
+def read_tail(
+    path: Path, max_lines: int, secrets: Iterable[str] = (), *, backups: int = DEFAULT_BACKUPS
+) -> list[str]:
+    """The last ``max_lines`` lines of a log, redacted again for display.
 
-    Reads at most a bounded window from the end, so a huge file costs nothing.
+    Continues into ``path.1``, ``path.2``... when the current file is short, so a
+    view opened just after a rotation still shows what came before it. Each file
+    is read through a bounded window from its end, so a huge file costs nothing.
     """
+    lines: list[str] = []
+    for i in range(backups + 1):
+        part = path if i == 0 else path.with_name(f"{path.name}.{i}")
+        more, whole = _file_tail(part, max_lines - len(lines))
+        lines = more + lines
+        if len(lines) >= max_lines or not whole:
+            break  # enough, or this file was cut: older files would leave a gap
+    return [redact(line, secrets) for line in lines[-max_lines:]]
+
+
+def _file_tail(path: Path, max_lines: int) -> tuple[list[str], bool]:
+    """The file's last lines, and whether they start at the file's start."""
     try:
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)
@@ -117,8 +133,8 @@ def read_tail(path: Path, max_lines: int, secrets: Iterable[str] = ()) -> list[s
             fh.seek(size - window)
             data = fh.read().decode("utf-8", "replace")
     except FileNotFoundError:
-        return []
+        return [], True
     lines = data.splitlines()
     if window < size and lines:
         lines = lines[1:]  # first line is probably cut
-    return [redact(line, secrets) for line in lines[-max_lines:]]
+    return lines[-max_lines:], window == size and len(lines) <= max_lines
