@@ -57,7 +57,12 @@ async def test_restart_shows_starting_then_running_with_a_new_pid(launch: Any) -
         assert inst.pid not in (None, old_pid)
         assert inst.restarts == 1
         assert window.proxy_index(clock, Column.RESTARTS).data() == 1
-        assert "restarted" in window.statusBar().currentMessage()
+        # The status line follows respawn_bundle's result, which returns just after
+        # the "running" event the badge shows.
+        await wait_until(
+            lambda: "restarted" in window.statusBar().currentMessage(),
+            what=window.statusBar().currentMessage(),
+        )
         # The Events tab recorded the transitions, newest first.
         rows = window.detail.events.rows()
         assert rows[0] == "starting → running"
