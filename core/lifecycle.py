@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.escapees import EscapeeSweeper
 from core.locks import KeyedLocks
 from core.logs import BundleLog, read_tail
 from core.models import (
@@ -35,8 +36,9 @@ from core.models import (
     ToolInfo,
     not_installed_message,
 )
-from core.orphans import OrphanRecord, boot_id, start_since_boot
+from core.orphans import OrphanRecord
 from core.process import BundleProcess, SpawnError
+from core.proctable import boot_id, start_since_boot
 from core.redact import redact
 from core.states import BundleState, check_transition
 
@@ -151,6 +153,8 @@ class BundleLifecycleManager:
         self.log_dir = Path(log_dir)
         self.handshake_timeout = handshake_timeout
         self.stop_grace = stop_grace
+        #: One process-table scan for escapees per batch of stops (core.escapees).
+        self._sweeper = EscapeeSweeper()
         self.term_grace = term_grace
         self.backoff = tuple(backoff)
         self.max_restarts = max_restarts
@@ -409,6 +413,7 @@ class BundleLifecycleManager:
                 proc.spec.env.get(MARKER_ENV, ""),
                 boot_id=BOOT_ID,
                 since_boot=start_since_boot(proc.pid),
+                spawn_token=proc.spawn_token,
             )
         try:
             self.hooks.on_process(inst.server_name, inst.ws_id, record)
@@ -539,6 +544,7 @@ class BundleLifecycleManager:
             handshake_timeout=self.handshake_timeout,
             stop_grace=self.stop_grace,
             term_grace=self.term_grace,
+            sweeper=self._sweeper,
         )
         inst._proc = proc
         inst.last_error = None if not auto else inst.last_error

@@ -31,10 +31,12 @@ from pathlib import Path
 
 import psutil
 
+from core.escapees import Spawn, find_escapees
 from core.models import MARKER_ENV
+from core.proctable import TICK_TOLERANCE, boot_id, start_since_boot
 
-#: Start times since boot come in clock ticks: equal ones are equal to the tick.
-TICK_TOLERANCE = 0.001
+__all__ = ["OrphanRecord", "ProcessRecords", "boot_id", "reap_orphans", "start_since_boot"]
+
 #: Where only wall-clock start times exist, they may be off by the btime jitter.
 WALL_CLOCK_TOLERANCE = 1.5
 
@@ -49,24 +51,7 @@ class OrphanRecord:
     marker: str
     boot_id: str = ""
     since_boot: float | None = None  # what matching uses, see the module doc
-
-
-def boot_id() -> str:
-    """This boot's id ("" where the OS does not say): a record from another boot is stale."""
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        return ""
-
-
-def start_since_boot(pid: int) -> float | None:
-    """When ``pid`` started, in seconds since boot (Linux), or None."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        ticks = int(stat.rpartition(")")[2].split()[19])  # field 22: starttime
-    except (OSError, ValueError, IndexError):
-        return None
-    return ticks / os.sysconf("SC_CLK_TCK")
+    spawn_token: str = ""  # finds what it left outside its group (core.escapees)
 
 
 class ProcessRecords:
@@ -153,6 +138,11 @@ def find_orphans(rec: OrphanRecord) -> list[psutil.Process]:
         # Group members started after the leader with the same marker are its descendants.
         if _matches(proc, rec, exact_start=False):
             found.append(proc)
+    if rec.spawn_token and rec.since_boot is not None and rec.boot_id == boot_id():
+        spawn = Spawn(rec.spawn_token, rec.since_boot, pgid=rec.pgid)
+        for pid in find_escapees([spawn])[rec.spawn_token]:
+            with contextlib.suppress(psutil.Error):
+                found.append(psutil.Process(pid))
     return found
 
 

@@ -27,8 +27,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from core.escapees import SPAWN_ENV, EscapeeSweeper, Spawn, new_token
 from core.logs import BundleLog
 from core.models import LaunchSpec, ToolInfo
+from core.proctable import start_since_boot
 from core.redact import redact
 
 if TYPE_CHECKING:
@@ -67,7 +69,7 @@ class _StdinProtocol(asyncio.streams.FlowControlMixin):
     """Write-pipe protocol giving ``StreamWriter`` its drain() flow control."""
 
 
-def _spawn(spec: LaunchSpec) -> subprocess.Popen[bytes]:
+def _spawn(spec: LaunchSpec, token: str) -> subprocess.Popen[bytes]:
     """Run in a worker thread: ``Popen`` blocks until the child has exec'd, which
     on a loaded 2-core machine took 5-40 ms per spawn when done on the loop."""
     return subprocess.Popen(
@@ -75,7 +77,7 @@ def _spawn(spec: LaunchSpec) -> subprocess.Popen[bytes]:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=spec.env,
+        env={**spec.env, SPAWN_ENV: token},
         cwd=spec.cwd,
         start_new_session=True,
     )
@@ -93,8 +95,14 @@ class BundleProcess:
         handshake_timeout: float = 30.0,
         stop_grace: float = 2.0,
         term_grace: float = 3.0,
+        sweeper: EscapeeSweeper | None = None,
     ) -> None:
         self.spec = spec
+        self.sweeper = sweeper or EscapeeSweeper()
+        #: In the process's environment, inherited by its descendants (see core.escapees).
+        self.spawn_token = new_token()
+        #: Start in seconds since boot (Linux), to tell descendants from older processes.
+        self.since_boot: float | None = None
         self.log = log
         self.label = label
         self.handshake_timeout = handshake_timeout
@@ -117,6 +125,7 @@ class BundleProcess:
         self._ready: asyncio.Future[None] | None = None
         self._garbage: str | None = None
         self._stderr_eof: asyncio.Future[None] | None = None
+        self._sweep: asyncio.Future[None] | None = None
         #: Process start time as the OS reports it (psutil), to tell a reused pid apart.
         self.create_time: float | None = None
 
@@ -134,7 +143,7 @@ class BundleProcess:
         self._close_session = asyncio.Event()
         self._ready = loop.create_future()
         self._stderr_eof = loop.create_future()
-        spawning = loop.run_in_executor(None, _spawn, self.spec)
+        spawning = loop.run_in_executor(None, _spawn, self.spec, self.spawn_token)
         try:
             popen = await asyncio.shield(spawning)
         except (OSError, ValueError) as exc:
@@ -153,6 +162,7 @@ class BundleProcess:
         self._watch_exit(loop, popen)
         await self._connect_pipes(loop, popen)
         self.create_time = _create_time(self.pid)
+        self.since_boot = start_since_boot(self.pid)
         self.log.note(f"started pid {self.pid}: {self.spec.command} {' '.join(self.spec.args)}")
         if self.stopping:
             # stop() ran while the process was being spawned, when there was nothing
@@ -389,6 +399,7 @@ class BundleProcess:
                     self._signal_group(signal.SIGKILL)
                     await self._wait_exit(5.0)
         await self._reap_group()
+        await self._sweep_escapees()
         for pipe in self._pipes:  # a kill survivor may still hold the other ends
             pipe.close()
         return self.returncode
@@ -415,6 +426,28 @@ class BundleProcess:
             await asyncio.sleep(0.02)
         if _group_alive(self.pid):
             self._signal_group(signal.SIGKILL)
+
+    async def _sweep_escapees(self) -> None:
+        """Stop descendants that left the group with ``setsid()`` (see core.escapees).
+
+        Runs once; a concurrent second ``stop()`` waits for the same sweep.
+        """
+        if self.pid is None or self.since_boot is None:
+            return
+        if self._sweep is None:
+            self._sweep = asyncio.ensure_future(self._sweep_once(self.pid, self.since_boot))
+        await asyncio.shield(self._sweep)
+
+    async def _sweep_once(self, pid: int, since_boot: float) -> None:
+        spawn = Spawn(self.spawn_token, since_boot, pgid=pid)
+        try:
+            pids = await self.sweeper.sweep(spawn)
+        except Exception as exc:
+            self.log.note(f"could not look for processes left outside the group: {exc}")
+            return
+        if pids:
+            listed = ", ".join(map(str, pids))
+            self.log.note(f"stopped {len(pids)} process(es) it left outside its group: {listed}")
 
     async def call_tool(self, name: str, arguments: dict[str, Any] | None = None) -> Any:
         if self.session is None:

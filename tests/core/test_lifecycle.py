@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -333,6 +334,35 @@ async def test_stop_leaves_no_grandchild(lc, table):
     await lc.stop_bundle("parent", WS)
     assert await wait_for(lambda: marked_processes(table.tag) == {}, 5)
     assert inst.state is S.STOPPED
+
+
+async def test_stop_leaves_no_grandchild_that_left_the_group(lc, table):
+    table.add("daemon", WS, "--setsid-grandchild")
+    lc.register("daemon", WS)
+    await lc.start_bundle("daemon", WS)
+    inst = lc.get_instance("daemon", WS)
+    marker = f"{table.tag}:{WS}/daemon"
+    assert await wait_for(lambda: len(marked_processes(table.tag).get(marker, [])) == 2)
+    escapee = next(p for p in marked_processes(table.tag)[marker] if p != inst.pid)
+    assert os.getpgid(escapee) != inst.pid  # really outside the server's group
+    await lc.stop_bundle("daemon", WS)
+    assert await wait_for(lambda: marked_processes(table.tag) == {}, 5)
+    assert f"left outside its group: {escapee}" in lc.log_path("daemon", WS).read_text()
+
+
+async def test_a_crash_leaves_no_grandchild_that_left_the_group(lc, table):
+    table.add("daemon", WS, "--setsid-grandchild", "--exit-after", "0.5")
+    lc.register("daemon", WS)
+    await lc.start_bundle("daemon", WS)
+    inst = lc.get_instance("daemon", WS)
+    first = inst.pid
+    marker = f"{table.tag}:{WS}/daemon"
+    assert await wait_for(lambda: len(marked_processes(table.tag).get(marker, [])) == 2)
+    escapee = next(p for p in marked_processes(table.tag)[marker] if p != first)
+    assert await wait_for(lambda: inst.restarts >= 1, 10)  # it crashed and was restarted
+    assert await wait_for(lambda: not pid_alive(escapee), 5)
+    await lc.stop_bundle("daemon", WS)
+    assert await wait_for(lambda: marked_processes(table.tag) == {}, 5)
 
 
 async def test_stop_during_a_hanging_handshake_is_prompt(lc, table):

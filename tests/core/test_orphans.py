@@ -40,7 +40,8 @@ CONSOLE = textwrap.dedent(
         table = SpecTable({tag!r})
         lc = make_manager(table, Path({tmp!r}), hooks=LifecycleHooks(on_process=on_process))
         for name, args in (("plain", ()), ("stubborn", ("--ignore-term",)),
-                           ("parent", ("--grandchild",))):
+                           ("parent", ("--grandchild",)),
+                           ("daemon", ("--setsid-grandchild",))):
             table.add(name, "ws_a", *args)
             lc.register(name, "ws_a")
             assert (await lc.start_bundle(name, "ws_a")).ok
@@ -59,18 +60,19 @@ async def test_bundles_left_by_a_killed_console_are_stopped(tmp_path: Path):
     console = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert console.stdout.readline().strip() == "ready"
-        # plain + stubborn + parent + grandchild
-        assert await wait_for(lambda: sum(map(len, marked_processes(tag).values())) == 4)
+        # plain + stubborn + parent + grandchild + daemon + its escaped grandchild
+        assert await wait_for(lambda: sum(map(len, marked_processes(tag).values())) == 6)
         console.send_signal(signal.SIGKILL)
         console.wait()
         await asyncio.sleep(0.3)  # servers that honour stdin EOF exit by themselves
         left = marked_processes(tag)
-        # The one ignoring SIGTERM/EOF and the grandchild outlive the console.
-        assert set(left) == {f"{tag}:ws_a/stubborn", f"{tag}:ws_a/parent"}, left
+        # The one ignoring SIGTERM/EOF and the grandchildren outlive the console.
+        assert set(left) == {f"{tag}:ws_a/{n}" for n in ("stubborn", "parent", "daemon")}, left
+        assert len(left[f"{tag}:ws_a/daemon"]) == 1  # the server left, its escapee stayed
 
         messages = await reap_orphans(ProcessRecords(run_dir), grace=0.5)
         assert await wait_for(lambda: marked_processes(tag) == {}, 5)
-        assert len(messages) == 2 and all("from a previous session" in m for m in messages)
+        assert len(messages) == 3 and all("from a previous session" in m for m in messages)
         assert list(run_dir.glob("*/*.json")) == []
     finally:
         console.kill()
