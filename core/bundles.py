@@ -301,6 +301,21 @@ def make_staging(bundles_dir: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=".staging-", dir=bundles_dir))
 
 
+def remove_stale_staging(bundles_dir: Path) -> list[Path]:
+    """Remove the staging dirs of installs a killed console never finished.
+
+    Only safe while no install runs: ``Host.open`` calls it under the data-dir lock.
+    """
+    removed: list[Path] = []
+    if not bundles_dir.is_dir():
+        return removed
+    for path in bundles_dir.glob(".staging-*"):
+        if path.is_dir() and not path.is_symlink():
+            remove_tree(path)
+            removed.append(path)
+    return removed
+
+
 def remove_tree(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         shutil.rmtree(path)

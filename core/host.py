@@ -147,6 +147,8 @@ class Host:
             for directory in (self.paths.workspace_dir(ws_id), self.paths.credentials_dir(ws_id)):
                 for path in remove_stale_temps(directory):
                     log.info("removed %s, left by an interrupted write", path)
+        for path in bundles.remove_stale_staging(self.paths.bundles_dir):
+            log.info("removed %s, left by an interrupted install", path)
         self._workspaces, errors = self._store.load_all()
         self.load_errors.extend(errors)
         for ws in self._workspaces.values():

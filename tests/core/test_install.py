@@ -324,3 +324,21 @@ async def test_in_tree_symlink_in_mcpb_is_fine(host: Host, tmp_path: Path) -> No
     placed = host.bundle_path("ws_team", "sample")
     assert os.readlink(placed / "server/alias.py") == "main.py"
     assert (placed / "server/alias.py").read_text() == "print(1)\n"
+
+
+async def test_open_removes_what_an_interrupted_install_left(tmp_path: Path) -> None:
+    from core.bundles import make_staging
+
+    data = tmp_path / "data"
+    async with opened(data) as h:
+        h.create_workspace("Team")
+        src = write_bundle(tmp_path / "src", manifest())
+        await h.install_bundle("ws_team", src)
+        # What a console killed while unpacking leaves: a half-filled staging dir.
+        staging = make_staging(data / "bundles")
+        (staging / "content").mkdir()
+        (staging / "content" / "manifest.json").write_text("{")
+    async with opened(data) as h:
+        assert not staging.exists()
+        assert sorted(p.name for p in (data / "bundles").iterdir()) == ["sample-1.0.0"]
+        assert h.bundle_path("ws_team", "sample") == data / "bundles/sample-1.0.0"
