@@ -146,11 +146,24 @@ class CredentialStore:
         if not directory.is_dir():
             return []
         problems = []
+        loose_dir = _tighten(directory, PRIVATE_DIR_MODE)
+        if loose_dir is not None:
+            problems.append(
+                f"{directory}: credentials folder was open to other users (mode {loose_dir:o}); "
+                "it is 0700 now"
+            )
         for path in sorted(directory.glob("*.json")):
             try:
                 _read_map(path)
             except DataError as exc:
                 problems.append(str(exc))
+                continue
+            loose = _tighten(path)
+            if loose is not None:
+                problems.append(
+                    f"{path}: credentials file was readable by other users (mode {loose:o}); "
+                    "it is 0600 now, but the values in it may have been seen"
+                )
         return problems
 
 
@@ -160,6 +173,24 @@ async def _write(path: Path, fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.to_thread(fn, *args)
     except OSError as exc:  # read-only or foreign-owned folder, disk full...
         raise DataError(path, f"cannot be written ({exc.strerror or exc})") from exc
+
+
+def _tighten(path: Path, private: int = PRIVATE_FILE_MODE) -> int | None:
+    """Make a loose credentials file (0600) or folder (0700) private.
+
+    Returns the mode it had, or None if it was private already.
+    """
+    if os.name == "nt":
+        return None
+    try:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        if not mode & 0o077 or path.is_symlink():
+            return None
+        os.chmod(path, private)
+    except OSError as exc:
+        log.warning("%s: cannot be made private (%s)", path, exc.strerror)
+        return None
+    return mode
 
 
 def _read_map(path: Path) -> dict[str, Any]:

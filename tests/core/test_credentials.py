@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import stat
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,24 @@ async def test_loose_permissions_are_read_with_a_warning(
     with caplog.at_level(logging.WARNING, logger="core.credentials"):
         assert store.load("ws_a", "vault") == {"token": "t"}
     assert "readable by other users (mode 644)" in caplog.text
+
+
+async def test_scan_makes_loose_files_private_and_says_so(store: CredentialStore) -> None:
+    await store.update("ws_a", "vault", {"token": "t"})
+    await store.update("ws_a", "tidy", {"token": "u"})
+    path = store.path("ws_a", "vault")
+    path.chmod(0o644)
+    path.parent.chmod(0o755)
+    problems = store.scan("ws_a")
+    assert problems == [
+        f"{path.parent}: credentials folder was open to other users (mode 755); it is 0700 now",
+        f"{path}: credentials file was readable by other users (mode 644); "
+        "it is 0600 now, but the values in it may have been seen",
+    ]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert store.load("ws_a", "vault") == {"token": "t"}
+    assert store.scan("ws_a") == []
 
 
 async def test_guard_aborts_before_writing(store: CredentialStore) -> None:

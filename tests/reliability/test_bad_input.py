@@ -332,7 +332,13 @@ async def test_workspace_dirs_with_wrong_permissions(tmp_path: Path, tag: str) -
     assert report["open"] == ["ok", ""], report["open"]
     # unreadable: named with the reason and skipped; its id stays taken, nothing written
     locked_file = ws_dir["locked"] / "workspace.json"
-    assert report["load_errors"] == [f"{locked_file}: cannot be read (Permission denied)"]
+    open_creds = ws_dir["open"] / "credentials"
+    assert report["load_errors"] == [
+        f"{locked_file}: cannot be read (Permission denied)",
+        f"{open_creds}: credentials folder was open to other users (mode 777); it is 0700 now",
+        f"{open_creds / 'svc.json'}: credentials file was readable by other users (mode 644); "
+        "it is 0600 now, but the values in it may have been seen",
+    ]
     assert ids["locked"] not in report["workspaces"]
     assert report["create_again"] == ["ok", repr(ids["locked"] + "_2")]
     assert json.loads(locked_file.read_text())["name"] == f"{tag} locked"
@@ -346,7 +352,7 @@ async def test_workspace_dirs_with_wrong_permissions(tmp_path: Path, tag: str) -
     assert report["start_readonly"][0] == report["stop_readonly"][0] == "ok"
     assert report["rename_readonly"][0] == "ok"
     assert report["readonly_mode_after_rename"] == "0o700"
-    # readable by everyone: works, warns about the file, and the next save makes it private
+    # readable by everyone: works, warns about the file, and opening makes it private
     assert report["states"] == {"canary": "running", "open": "running"}
     creds = ws_dir["open"] / "credentials/svc.json"
     assert any(
