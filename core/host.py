@@ -45,7 +45,12 @@ log = logging.getLogger(__name__)
 RESPAWN_STATES = frozenset(
     {BundleState.RUNNING, BundleState.STARTING, BundleState.CRASHED, BundleState.DEAD}
 )
-_OUTCOMES = {"respawned": "respawned", "protected": "protected", "needs_setup": "needs_setup"}
+_OUTCOMES = {
+    "respawned": "respawned",
+    "protected": "protected",
+    "needs_setup": "needs_setup",
+    "stopped": "saved_stopped",  # a Stop overtook the restart: saved, and stopped as asked
+}
 
 
 class Host:

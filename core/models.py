@@ -96,5 +96,6 @@ class ConfigureResult:
 
     populated: dict[str, bool]
     respawn: RespawnResult | None
-    #: "respawned", "saved_stopped", "protected", "failed", "needs_setup"
+    #: "respawned", "saved_stopped" (also when a Stop overtook the restart),
+    #: "protected", "failed", "needs_setup"
     outcome: str = "saved_stopped"

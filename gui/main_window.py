@@ -463,6 +463,8 @@ class MainWindow(QMainWindow):
             self.show_status(f"{label} needs setup: {result.error}", error=True)
         elif result.outcome == "protected":
             self.show_status(f"{label} is protected: {result.error}", error=True)
+        elif result.outcome == "stopped":  # a Stop asked for later won: not a failure
+            self.show_status(f"{label} was stopped before it was {verb}, as asked.")
         else:
             self.show_status(f"{label} could not be {verb}: {result.error}", error=True)
 

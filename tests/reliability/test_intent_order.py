@@ -123,6 +123,22 @@ async def test_a_save_while_a_stop_is_in_progress_does_not_revive_the_bundle(
     assert proc_env(inst.pid)["TOKEN"] == "tok-after-stop"  # type: ignore[arg-type]
 
 
+async def test_a_stop_during_a_saves_restart_wins_and_the_value_is_kept(bench: Bench) -> None:
+    """Save restarts a running bundle; Stop lands during the new handshake."""
+    inst = await bench.install("svc", "--slow-tools", "1.5")
+    lc = bench.lc
+    assert (await lc.start_bundle("svc", bench.ws)).ok
+    save = asyncio.create_task(bench.host.set_user_config(bench.ws, "svc", {"token": "tok-new"}))
+    assert await wait_for(lambda: inst.state is S.STARTING and inst.restarts >= 1)
+    await lc.stop_bundle("svc", bench.ws)
+    saved = await save
+    assert saved.outcome == "saved_stopped"  # not "failed": it was stopped as asked
+    assert saved.respawn is not None and saved.respawn.outcome == "stopped"
+    assert inst.state is S.STOPPED and bench.pids("svc") == []
+    assert (await lc.start_bundle("svc", bench.ws)).ok
+    assert proc_env(inst.pid)["TOKEN"] == "tok-new"  # type: ignore[arg-type]
+
+
 async def test_start_after_a_stop_in_progress_runs(bench: Bench) -> None:
     """Stop of a starting bundle, then Start: the Start is the last word."""
     inst = await bench.install("svc", "--slow-tools", "1.5")
