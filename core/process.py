@@ -41,7 +41,13 @@ STDOUT_LIMIT = 16 * 1024 * 1024
 CLIENT_NAME = "bundle-console"
 #: What the session task imports. ``core`` imports them lazily (cheap GUI start-up)
 #: and the first spawn imports them in a worker thread (see _import_sdk).
-SDK_MODULES = ("anyio", "mcp_types", "mcp.client.session", "mcp.shared.message")
+SDK_MODULES = (
+    "anyio",
+    "anyio._backends._asyncio",  # else imported on the loop by the first task group (~14 ms)
+    "mcp_types",
+    "mcp.client.session",
+    "mcp.shared.message",
+)
 
 
 class SpawnError(Exception):
