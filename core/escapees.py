@@ -59,8 +59,7 @@ def find_escapees(spawns: Iterable[Spawn]) -> dict[str, list[int]]:
         if started is None or started + TICK_TOLERANCE < oldest:
             continue  # older than every spawn asked about: cannot descend from one
         try:
-            with open(f"/proc/{pid}/environ", "rb") as fh:
-                entries = fh.read().split(b"\0")
+            entries = _read_all(f"/proc/{pid}/environ").split(b"\0")
         except OSError:
             continue  # gone, or not ours to read
         for entry in entries:
@@ -73,6 +72,17 @@ def find_escapees(spawns: Iterable[Spawn]) -> dict[str, list[int]]:
                         found[spawn.token].append(pid)
             break
     return found
+
+
+def _read_all(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def stop_pids(pids: Iterable[int], grace: float = TERM_GRACE) -> None:

