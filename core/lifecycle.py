@@ -58,14 +58,17 @@ PROTECTED = (
 )
 
 
-class StartSlots:
-    """Bound how many bundles are between spawn and handshake at once.
+class Slots:
+    """Bound how many bundles are starting (or stopping) at once.
 
-    Starting an interpreter is CPU-bound: 100 bundles spawned together on 2
-    cores leave the console's own event loop waiting its turn for the CPU
-    (gaps of 100+ ms). A slot is held until the handshake ends, but never
-    longer than ``hold`` seconds, so servers that hang on ``initialize``
-    cannot hold back the others for a whole handshake timeout.
+    Starting an interpreter is CPU-bound, and so is a hundred of them exiting
+    together: 100 bundles respawned at once on 2 cores kept both cores busy
+    and left the console's own event loop waiting for a CPU (gaps of 150-300
+    ms). The lifecycle keeps one pool for starts (held until the handshake
+    ends) and one for stops (held until the process is gone), each slot for
+    at most ``hold`` seconds, so servers that hang on ``initialize`` or ignore
+    SIGTERM cannot hold back the others, and a Stop never waits behind a
+    start. Shutdown takes no slot: quitting must be quick.
     """
 
     def __init__(self, slots: int, hold: float) -> None:
@@ -146,6 +149,7 @@ class BundleLifecycleManager:
         spawn_interval: float = 0.002,
         max_concurrent_starts: int | None = None,
         start_slot_hold: float = 2.0,
+        stop_slot_hold: float = 1.0,
         log_max_bytes: int = 1024 * 1024,
         hooks: LifecycleHooks | None = None,
     ) -> None:
@@ -172,7 +176,8 @@ class BundleLifecycleManager:
         self._spawn_gate = asyncio.Lock()
         if max_concurrent_starts is None:
             max_concurrent_starts = max(4, 2 * (os.cpu_count() or 1))
-        self._start_slots = StartSlots(max_concurrent_starts, start_slot_hold)
+        self._start_slots = Slots(max_concurrent_starts, start_slot_hold)
+        self._stop_slots = Slots(max_concurrent_starts, stop_slot_hold)
         self._last_spawn_at = float("-inf")
 
     # -- registry ----------------------------------------------------------------
@@ -327,7 +332,7 @@ class BundleLifecycleManager:
                 return RespawnResult(False, STOPPED_BEFORE_READY, "stopped")
             self._cancel_retry(inst)
             had_process = inst._proc is not None
-            await self._stop_process(inst)
+            await self._stop_process(inst, slot=True)
             if had_process or inst.state in (S.CRASHED, S.DEAD):
                 inst.restarts += 1
             return await self._spawn(inst, stop_calls)
@@ -378,7 +383,10 @@ class BundleLifecycleManager:
         for inst in self._instances.values():
             self._cancel_retry(inst)
         await asyncio.gather(
-            *(self._stop(inst, persist=False) for inst in list(self._instances.values())),
+            *(
+                self._stop(inst, persist=False, slot=False)
+                for inst in list(self._instances.values())
+            ),
             return_exceptions=True,
         )
         while self._tasks:
@@ -426,7 +434,7 @@ class BundleLifecycleManager:
             inst._retry = None
         inst.next_retry_at = None
 
-    async def _stop(self, inst: BundleInstance, *, persist: bool) -> None:
+    async def _stop(self, inst: BundleInstance, *, persist: bool, slot: bool = True) -> None:
         if persist:
             self._set_desired(inst, False)
         # Any start/respawn/retry requested before this stop and not yet spawned
@@ -441,18 +449,27 @@ class BundleLifecycleManager:
             self._track(inst._proc.stop())
         async with self._locks.hold(inst.key):
             self._cancel_retry(inst)
-            await self._stop_process(inst)
+            await self._stop_process(inst, slot=slot)
             if inst.state in (S.CRASHED, S.DEAD):
                 self._transition(inst, S.STOPPED)
 
-    async def _stop_process(self, inst: BundleInstance) -> None:
-        """Stop the current process if any; the caller holds the key's lock."""
+    async def _stop_process(self, inst: BundleInstance, *, slot: bool = False) -> None:
+        """Stop the current process if any; the caller holds the key's lock.
+
+        ``slot``: take a stop slot first (see :class:`Slots`); the badge says
+        stopping meanwhile, and an exit in between is not taken for a crash.
+        """
         proc = inst._proc
         if proc is None:
             return
         proc.stopping = True
         self._transition(inst, S.STOPPING)
-        await proc.stop()
+        release = await self._stop_slots.take() if slot else None
+        try:
+            await proc.stop()
+        finally:
+            if release is not None:
+                release()
         self._finish_process(inst, proc)
         self._transition(inst, S.STOPPED)
 
@@ -491,7 +508,7 @@ class BundleLifecycleManager:
     async def _spawn(
         self, inst: BundleInstance, stop_calls: int, *, auto: bool = False
     ) -> RespawnResult:
-        """Start a process within a start slot (see :class:`StartSlots`)."""
+        """Start a process within a start slot (see :class:`Slots`)."""
         release = await self._start_slots.take()
         try:
             return await self._spawn_now(inst, stop_calls, auto=auto)

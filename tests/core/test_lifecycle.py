@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
 from pathlib import Path
@@ -517,6 +518,53 @@ async def test_mass_starts_are_bounded_by_start_slots(table, tmp_path):
     assert all(r.ok for r in results)
     assert most == 2
     await lc.shutdown()
+
+
+async def test_mass_stops_are_bounded_by_stop_slots(table, tmp_path):
+    """Six bundles that only die on SIGTERM, two stop slots: they exit in three waves.
+
+    Each stop waits ``stop_grace`` for the process to leave on stdin EOF before
+    SIGTERM, so a wave cannot begin until the one before it has exited, and
+    waves are at least ``stop_grace`` apart. Without slots all six would get
+    SIGTERM together.
+    """
+    grace = 0.5
+    lc = make_manager(table, tmp_path, max_concurrent_starts=2, stop_grace=grace)
+    journal = tmp_path / "journal"
+    names = [f"s{n}" for n in range(6)]
+    for name in names:
+        table.add(name, WS, "--ignore-eof", "--journal", str(journal))
+        lc.register(name, WS)
+    assert all(r.ok for r in await asyncio.gather(*(lc.start_bundle(n, WS) for n in names)))
+    await asyncio.gather(*(lc.stop_bundle(n, WS) for n in names))
+    exits = sorted(
+        float(t)
+        for word, _, t in map(str.split, journal.read_text().splitlines())
+        if word == "exit"
+    )
+    assert len(exits) == 6
+    waves = 1 + sum(1 for a, b in itertools.pairwise(exits) if b - a > grace / 2)
+    assert waves >= 3, exits
+    assert marked_processes(table.tag) == {}
+
+
+async def test_shutdown_takes_no_stop_slot(table, tmp_path):
+    grace = 1.0
+    lc = make_manager(table, tmp_path, max_concurrent_starts=1, stop_grace=grace)
+    journal = tmp_path / "journal"
+    for name in ("a", "b", "c"):
+        table.add(name, WS, "--ignore-eof", "--journal", str(journal))
+        lc.register(name, WS)
+        assert (await lc.start_bundle(name, WS)).ok
+    await lc.shutdown()
+    exits = sorted(
+        float(t)
+        for word, _, t in map(str.split, journal.read_text().splitlines())
+        if word == "exit"
+    )
+    # one wave; with one slot each would wait for the one before: 2 * grace from first to last
+    assert len(exits) == 3 and exits[-1] - exits[0] < grace, exits
+    assert marked_processes(table.tag) == {}
 
 
 async def test_a_hanging_handshake_gives_its_start_slot_back(table, tmp_path):
