@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.proctable import TICK_TOLERANCE, start_since_boot
+from core.proctable import TICK_TOLERANCE, read_proc, start_since_boot, stat_fields
 
 #: Environment variable holding the per-spawn token.
 SPAWN_ENV = "BUNDLE_CONSOLE_SPAWN"
@@ -59,7 +59,7 @@ def find_escapees(spawns: Iterable[Spawn]) -> dict[str, list[int]]:
         if started is None or started + TICK_TOLERANCE < oldest:
             continue  # older than every spawn asked about: cannot descend from one
         try:
-            entries = _read_all(f"/proc/{pid}/environ").split(b"\0")
+            entries = read_proc(f"/proc/{pid}/environ").split(b"\0")
         except OSError:
             continue  # gone, or not ours to read
         for entry in entries:
@@ -72,17 +72,6 @@ def find_escapees(spawns: Iterable[Spawn]) -> dict[str, list[int]]:
                         found[spawn.token].append(pid)
             break
     return found
-
-
-def _read_all(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        chunks = []
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def stop_pids(pids: Iterable[int], grace: float = TERM_GRACE) -> None:
@@ -108,8 +97,7 @@ def stop_pids(pids: Iterable[int], grace: float = TERM_GRACE) -> None:
 def _alive(pid: int) -> bool:
     """Live and not a zombie (an escapee is not our child: its parent reaps it)."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            state = fh.read().rpartition(b")")[2].split()[0]
+        state = stat_fields(pid)[0]
     except (OSError, IndexError):
         return False
     return state not in (b"Z", b"X")

@@ -38,7 +38,7 @@ from core.models import (
 )
 from core.orphans import OrphanRecord
 from core.process import BundleProcess, SpawnError
-from core.proctable import boot_id, start_since_boot
+from core.proctable import boot_id
 from core.redact import redact
 from core.states import BundleState, check_transition
 
@@ -420,7 +420,7 @@ class BundleLifecycleManager:
                 proc.create_time or 0.0,
                 proc.spec.env.get(MARKER_ENV, ""),
                 boot_id=BOOT_ID,
-                since_boot=start_since_boot(proc.pid),
+                since_boot=proc.since_boot,  # read once, at spawn
                 spawn_token=proc.spawn_token,
             )
         try:

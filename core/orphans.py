@@ -35,8 +35,6 @@ from core.escapees import Spawn, find_escapees
 from core.models import MARKER_ENV
 from core.proctable import TICK_TOLERANCE, boot_id, start_since_boot
 
-__all__ = ["OrphanRecord", "ProcessRecords", "boot_id", "reap_orphans", "start_since_boot"]
-
 #: Where only wall-clock start times exist, they may be off by the btime jitter.
 WALL_CLOCK_TOLERANCE = 1.5
 

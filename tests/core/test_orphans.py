@@ -13,13 +13,8 @@ from pathlib import Path
 
 import psutil
 
-from core.orphans import (
-    OrphanRecord,
-    ProcessRecords,
-    boot_id,
-    reap_orphans,
-    start_since_boot,
-)
+from core.orphans import OrphanRecord, ProcessRecords, reap_orphans
+from core.proctable import boot_id, start_since_boot
 from tests.procs import marked_processes, pid_alive, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
