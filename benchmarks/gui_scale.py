@@ -257,9 +257,7 @@ async def _main(quick: bool) -> list[Figure]:
         "console RSS (Host + window, nothing started)", [rss_console], "MB", goal=("<=", 250)
     )
     fig.series("  RSS before Host.open (Qt + bare QWidget)", [rss_bare], "MB")
-    fig.notes.append(f"window = {kind}")
-    if qt_support.LEAK_NOTE:
-        fig.notes.append(qt_support.LEAK_NOTE)
+    fig.notes.extend(qt_support.window_notes(kind))
     return [fig]
 
 

@@ -69,6 +69,11 @@ def guard_refcount_leak() -> str | None:
     return LEAK_NOTE
 
 
+def window_notes(kind: str) -> list[str]:
+    """What a GUI figure must say about how it was measured: which window, and the leak pad."""
+    return [f"window = {kind}", *([LEAK_NOTE] if LEAK_NOTE else [])]
+
+
 def run_on_qasync(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Create the QApplication + qasync loop, run ``main()`` to completion, close the loop."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

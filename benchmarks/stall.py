@@ -163,9 +163,7 @@ async def _main(quick: bool) -> list[Figure]:
     fig.series("machine CPU busy during respawn-all, pacing on", p["busy"], unit="%")
     fig.series("console main thread: CPU used, pacing on", p["cpu"])
     fig.series("console main thread: runnable but waiting for a CPU, pacing on", p["waited"])
-    fig.notes.append(f"window = {kind}")
-    if qt_support.LEAK_NOTE:
-        fig.notes.append(qt_support.LEAK_NOTE)
+    fig.notes.extend(qt_support.window_notes(kind))
     return [fig]
 
 
