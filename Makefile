@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 QT_DEBS := libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core
 
-.PHONY: run test install system-deps lint format bench screenshots clean
+.PHONY: run test install system-deps test-tools lint format bench screenshots clean
 
 # Debian packages Qt needs offscreen; installed only when one is missing.
 system-deps:
@@ -23,6 +23,14 @@ install: system-deps $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,dev]'
 
+# The official mcpb CLI (npm), for tests that pack and sign bundles the way authors do.
+MCPB_VERSION := 2.1.2
+MCPB := .ci-tools/node_modules/.bin/mcpb
+test-tools: $(MCPB)
+$(MCPB):
+	@command -v npm >/dev/null || { echo "npm not found: tests that need the mcpb CLI will skip"; exit 0; }; \
+	npm install -s --no-audit --no-fund --prefix .ci-tools @anthropic-ai/mcpb@$(MCPB_VERSION)
+
 run: install
 	$(BIN)/bundle-console $(ARGS)
 
@@ -31,7 +39,7 @@ lint:
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: install lint
+test: install test-tools lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 format:
@@ -45,4 +53,4 @@ screenshots: install
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m gui.screenshots
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .ci-tools

@@ -16,14 +16,20 @@ import stat
 import sys
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING
 
 from core.atomic import fsync_dir
-from core.errors import InstallError, ManifestError
+from core.errors import InstallError, ManifestError, SignatureError
 from core.launch import sensitive_arg_warnings, unknown_placeholders
 from core.manifest import MANIFEST_NAME, MAX_MANIFEST_BYTES, Manifest, load_manifest, parse_manifest
 from core.paths import bundle_dir_name, slugify, validate_server_name
+from core.signatures import UNSIGNED, SignatureInfo, open_signed_zip
+
+if TYPE_CHECKING:
+    from cryptography.x509 import Certificate
 
 IGNORED_NAMES = frozenset({"__pycache__", ".DS_Store"})
 _CHUNK = 1024 * 1024
@@ -50,6 +56,10 @@ class Inspected:
     manifest: Manifest
     is_zip: bool
     members: tuple[tuple[zipfile.ZipInfo, str], ...] = ()
+    #: what the ``mcpb sign`` block says (folders are always unsigned)
+    signature: SignatureInfo = UNSIGNED
+    #: a signed .mcpb: only these leading bytes (the signed zip) are ever read
+    zip_length: int | None = None
 
 
 def derive_server_name(manifest_name: str, taken: set[str]) -> str:
@@ -77,8 +87,19 @@ def check_platform(manifest: Manifest, source: Path, platform: str | None = None
         raise InstallError(f"{source}: {manifest.label} supports {supported}, not {platform}.")
 
 
-def inspect_source(source: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> Inspected:
-    """Validate a folder or .mcpb without writing anything; raises InstallError/ManifestError."""
+def inspect_source(
+    source: Path,
+    limits: ArchiveLimits = DEFAULT_LIMITS,
+    roots: Sequence[Certificate] = (),
+    *,
+    allow_invalid_signature: bool = False,
+) -> Inspected:
+    """Validate a folder or .mcpb without writing anything; raises InstallError/ManifestError.
+
+    A .mcpb's signature is checked first, against ``roots``: one that does not
+    match raises :class:`SignatureError` before the archive is even read, unless
+    ``allow_invalid_signature`` (then it is reported in ``signature``).
+    """
     if source.is_dir():
         _check_folder(source, limits)
         manifest = load_manifest(source)
@@ -88,14 +109,30 @@ def inspect_source(source: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> Insp
         raise InstallError(f"{source}: no such file or folder.")
     if not zipfile.is_zipfile(source):
         raise InstallError(f"{source}: not a bundle folder or a .mcpb (zip) archive.")
+    from core.signatures.verify import verify_file  # cryptography: only when installing
+
+    signature, zip_length = verify_file(source, roots)
+    if signature.status == "invalid" and not allow_invalid_signature:
+        raise SignatureError(
+            f"{source}: the signature does not match: {signature.problem}. "
+            "The bundle was refused. Install it only if you trust where it came "
+            "from, by confirming the override (allow_invalid_signature)."
+        )
     try:
-        with zipfile.ZipFile(source) as zf:
+        with open_signed_zip(source, zip_length) as handle, zipfile.ZipFile(handle) as zf:
             members = _check_zip(zf, source, limits)
             manifest = _zip_manifest(zf, source, members, limits)
     except zipfile.BadZipFile as exc:
         raise InstallError(f"{source}: damaged archive ({exc}).") from exc
     check_platform(manifest, source)
-    return Inspected(source, manifest, is_zip=True, members=tuple(members))
+    return Inspected(
+        source,
+        manifest,
+        is_zip=True,
+        members=tuple(members),
+        signature=signature,
+        zip_length=zip_length,
+    )
 
 
 def _check_folder(root: Path, limits: ArchiveLimits) -> None:
@@ -211,7 +248,10 @@ def stage(inspected: Inspected, staging: Path, limits: ArchiveLimits = DEFAULT_L
     content = staging / "content"
     if inspected.is_zip:
         content.mkdir()
-        with zipfile.ZipFile(inspected.source) as zf:
+        with (
+            open_signed_zip(inspected.source, inspected.zip_length) as handle,
+            zipfile.ZipFile(handle) as zf,
+        ):
             for info, rel in inspected.members:
                 _extract(zf, info, rel, content, limits)
     else:

@@ -39,6 +39,10 @@ class InstallError(ConsoleError, ValueError):
     """A bundle could not be installed or uninstalled; nothing was written."""
 
 
+class SignatureError(InstallError):
+    """A ``.mcpb``'s signature does not match it: refused unless the override is confirmed."""
+
+
 class ConfigError(ConsoleError, ValueError):
     """A ``user_config`` write was rejected as a whole; ``problems`` lists why."""
 

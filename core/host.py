@@ -13,11 +13,12 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core import bundles, demo, userconfig
+from core import bundles, demo, signatures, userconfig
 from core.atomic import PRIVATE_DIR_MODE, remove_stale_temps
 from core.credentials import CredentialStore
 from core.datalock import DataDirLock
@@ -251,12 +252,16 @@ class Host:
         server_name: str | None = None,
         *,
         protected: bool = False,
+        allow_invalid_signature: bool = False,
     ) -> BundleInstance:
         """Install a bundle folder or ``.mcpb`` into a workspace (stopped, registered).
 
         Nothing is written unless every check passes. Non-blocking problems (a
         sensitive value in args...) are logged and kept in the workspace entry's
-        ``warnings`` (see :meth:`install_warnings`).
+        ``warnings`` (see :meth:`install_warnings`). A ``.mcpb`` whose signature
+        does not match is refused (:class:`SignatureError`) unless
+        ``allow_invalid_signature`` says the administrator confirmed it; the
+        override is recorded on the entry (:meth:`signature`).
         """
         source = _source_path(path)
         self._ws(ws_id)
@@ -265,8 +270,13 @@ class Host:
                 validate_server_name(server_name)
             except ConsoleError as exc:
                 raise InstallError(str(exc)) from None
-        inspected = await asyncio.to_thread(bundles.inspect_source, source, self._limits)
+        inspected = await asyncio.to_thread(self._inspect, source, allow_invalid_signature)
         manifest = inspected.manifest
+        signature = inspected.signature
+        override_at: float | None = None
+        if signature.status == "invalid":  # only reached with the override confirmed
+            override_at = time.time()
+            log.warning("installing %s despite an invalid signature (override)", source)
         async with self._mutate:
             ws = self._ws(ws_id)
             taken = {b.server_name for b in ws.bundles}
@@ -281,6 +291,12 @@ class Host:
                 name = server_name
             placed = await asyncio.to_thread(self._stage_and_place, inspected, name)
             warnings = bundles.install_warnings(manifest)
+            if override_at is not None:
+                warnings.insert(
+                    0,
+                    f"Installed despite an invalid signature ({signature.problem}): "
+                    "the administrator confirmed the override.",
+                )
             entry = InstalledBundle(
                 server_name=name,
                 bundle_dir=f"bundles/{placed.dir_name}",
@@ -288,6 +304,8 @@ class Host:
                 protected=protected,
                 warnings=warnings,
                 source=str(source),
+                signature=signature,
+                signature_override_at=override_at,
             )
             try:
                 # Values left by an earlier bundle of that name must not leak into this one.
@@ -308,6 +326,19 @@ class Host:
         inst = self.lifecycle.register(name, ws_id, protected=protected)
         self.lifecycle.check_setup(name, ws_id)
         return inst
+
+    def _inspect(self, source: Path, allow_invalid_signature: bool) -> bundles.Inspected:
+        from core.signatures.trust import load_trust_store
+
+        roots = load_trust_store([self.trusted_publishers_file])
+        return bundles.inspect_source(
+            source, self._limits, roots, allow_invalid_signature=allow_invalid_signature
+        )
+
+    @property
+    def trusted_publishers_file(self) -> Path:
+        """Extra roots (PEM) a signer may chain to, besides the system's CA bundle."""
+        return self.paths.root / signatures.TRUSTED_PUBLISHERS_FILE
 
     def _stage_and_place(self, inspected: bundles.Inspected, name: str) -> bundles.Placed:
         bundles_dir = self.paths.bundles_dir
@@ -362,6 +393,10 @@ class Host:
 
     def install_warnings(self, ws_id: str, server_name: str) -> list[str]:
         return list(self._bundle(ws_id, server_name)[1].warnings)
+
+    def signature(self, ws_id: str, server_name: str) -> signatures.SignatureInfo | None:
+        """What the signature check said at install (None for entries older than the check)."""
+        return self._bundle(ws_id, server_name)[1].signature
 
     def manifest(self, ws_id: str, server_name: str) -> Manifest:
         return self._manifest_for(self._bundle(ws_id, server_name)[1])

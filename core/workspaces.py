@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from core.atomic import PRIVATE_DIR_MODE, atomic_write_json, ensure_dir, fsync_dir, read_json
 from core.errors import DataError, WorkspaceError
 from core.paths import WS_ID_RE, DataPaths, slugify, validate_server_name, validate_ws_id
+from core.signatures.model import SignatureInfo
 
 FORMAT = 1
 MAX_NAME_LEN = 100
@@ -37,6 +38,10 @@ class InstalledBundle(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     source: str = ""
     installed_at: float = Field(default_factory=time.time)
+    #: the signature check at install (None: installed before signatures were checked)
+    signature: SignatureInfo | None = None
+    #: set when the administrator confirmed installing despite an invalid signature
+    signature_override_at: float | None = None
 
     @field_validator("server_name")
     @classmethod
