@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.errors import SignatureError
 from gui.actions import BundleActions
 from gui.bridge import LifecycleBridge
 from gui.bundle_model import (
@@ -505,22 +506,53 @@ class MainWindow(QMainWindow):
         dlg.open()
 
     @async_slot(str, str)
-    async def install(self, ws_id: str, path: str) -> None:
+    async def install(self, ws_id: str, path: str, allow_invalid_signature: bool = False) -> None:
         """Install a ``.mcpb``, a folder, or the folder of a chosen ``manifest.json``."""
         source = Path(path)
         if source.name == "manifest.json":
             source = source.parent
         self.show_status(f"Installing {source.name}…")
         try:
-            inst = await self.host.install_bundle(ws_id, source)
+            inst = await self.host.install_bundle(
+                ws_id, source, allow_invalid_signature=allow_invalid_signature
+            )
+        except SignatureError as exc:
+            self.show_status(f"Install refused: {error_text(exc)}", error=True)
+            self._ask_signature_override(ws_id, path, str(exc))
+            return
         except Exception as exc:
             self.show_status(f"Install failed: {error_text(exc)}", error=True)
             return
         label = self._label_of((ws_id, inst.server_name))
         hint = " It needs setup: use Configure…" if inst.needs_setup else " Press Start to run it."
-        self.show_status(f"Installed {label}.{hint}")
+        signature = self.host.signature(ws_id, inst.server_name)
+        signed = f" {signature.summary}." if signature is not None else ""
+        self.show_status(f"Installed {label}.{signed}{hint}")
         if ws_id == self.current_ws_id:
             self.select_bundle(inst.server_name)
+
+    def _ask_signature_override(self, ws_id: str, path: str, reason: str) -> None:
+        """An invalid signature installs only after an explicit, default-No confirmation."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Invalid Signature",
+            "This bundle's signature does not match its contents: it was changed after "
+            "it was signed, or the signature is damaged.",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setInformativeText(
+            "Install it anyway only if you trust where it came from. The override is recorded."
+        )
+        box.setDetailedText(reason)
+        anyway = box.addButton("Install Anyway", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.buttonClicked.connect(
+            lambda b: b is anyway and self.install(ws_id, path, allow_invalid_signature=True)
+        )
+        self._dialog = box
+        box.open()
 
     def ask_uninstall(self) -> None:
         key = self.current_key()

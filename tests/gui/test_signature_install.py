@@ -1,0 +1,49 @@
+"""A bundle whose signature does not match: refused; installed only with a confirmed override."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QMessageBox
+
+from core.demo import demo_bundles_root
+from tests.core.data.signing import HARMLESS_OFFSET, flipped_byte, pack, sign_self_signed
+from tests.gui.conftest import wait_until
+
+
+async def test_invalid_signature_needs_the_confirmed_override(launch: Any, tmp_path: Path) -> None:
+    signed = sign_self_signed(pack(demo_bundles_root() / "demo-clock", tmp_path / "clock.mcpb"))
+    bad = flipped_byte(signed, tmp_path / "bad.mcpb", HARMLESS_OFFSET)
+    async with launch() as console:
+        window, host = console.window, console.host
+        ws = window.current_ws_id
+        before = [b.server_name for b in host.workspace(ws).bundles]
+        await window.install(ws, str(bad))
+        assert "signature does not match" in window.statusBar().currentMessage()
+        assert [b.server_name for b in host.workspace(ws).bundles] == before
+        box = window._dialog
+        assert isinstance(box, QMessageBox) and box.windowTitle() == "Invalid Signature"
+        assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
+        [anyway] = [b for b in box.buttons() if b.text() == "Install Anyway"]
+        anyway.click()
+        await wait_until(
+            lambda: len(host.workspace(ws).bundles) == len(before) + 1, what="the override install"
+        )
+        entry = host.workspace(ws).bundles[-1]
+        assert entry.signature is not None and entry.signature.status == "invalid"
+        assert entry.signature_override_at is not None
+        await wait_until(
+            lambda: "Invalid signature" in window.statusBar().currentMessage(),
+            what="the install result with the signature",
+        )
+
+
+async def test_signed_install_reports_the_signer(launch: Any, tmp_path: Path) -> None:
+    signed = sign_self_signed(pack(demo_bundles_root() / "demo-clock", tmp_path / "clock.mcpb"))
+    async with launch() as console:
+        window = console.window
+        await window.install(window.current_ws_id, str(signed))
+        message = window.statusBar().currentMessage()
+        assert "Signed by C=US,O=MCPB Extensions,CN=MCPB Self-Signed Certificate" in message
+        assert "self-signed" in message
