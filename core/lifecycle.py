@@ -113,7 +113,6 @@ class BundleInstance:
     started_at: float | None = None
     restarts: int = 0
     last_error: str | None = None
-    stderr_tail: list[str] = field(default_factory=list)
     tools: list[ToolInfo] = field(default_factory=list)
     needs_setup: str | None = None
     next_retry_at: float | None = None
@@ -123,9 +122,21 @@ class BundleInstance:
     _retry: asyncio.TimerHandle | None = field(default=None, repr=False)
     _secrets: tuple[str, ...] = field(default=(), repr=False)
     _running_since: float | None = field(default=None, repr=False)
+    #: stderr lines of the last process that ended (see ``stderr_tail``)
+    _last_tail: list[str] = field(default_factory=list, repr=False)
     #: how many stops were ever requested: a start/respawn/retry that sees it grow
     #: between its request and its spawn gives way to the later stop
     _stop_calls: int = field(default=0, repr=False)
+
+    @property
+    def stderr_tail(self) -> list[str]:
+        """The current process's last stderr lines; the previous one's only once none runs.
+
+        A respawned bundle must not show the lines of the process it replaced.
+        """
+        if self._proc is not None:
+            return list(self._proc.log.tail)
+        return list(self._last_tail)
 
     @property
     def key(self) -> Key:
@@ -478,7 +489,7 @@ class BundleLifecycleManager:
             inst._proc = None
         inst.pid = None
         inst._running_since = None
-        inst.stderr_tail = list(proc.log.tail)
+        inst._last_tail = list(proc.log.tail)
         proc.log.close()
         self._record_process(inst, None)
 
