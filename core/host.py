@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core import bundles, demo, signatures, userconfig
+from core import bundles, demo, settings, signatures, userconfig
 from core.atomic import PRIVATE_DIR_MODE, remove_stale_temps
 from core.credentials import CredentialStore
 from core.datalock import DataDirLock
-from core.errors import ConsoleError, DataError, InstallError, NotFoundError
+from core.errors import ConfigError, ConsoleError, DataError, InstallError, NotFoundError
 from core.launch import build_launch_spec, is_empty
 from core.manifest import Manifest, load_manifest
 from core.models import (
@@ -79,6 +79,7 @@ class Host:
         self.reaped: list[str] = []
         self._closing = False
         self._lock: DataDirLock | None = None
+        self._console_settings: settings.ConsoleSettings | None = None
 
     # -- opening and closing ------------------------------------------------------
 
@@ -157,6 +158,10 @@ class Host:
             log.info("removed %s, left by an interrupted install", path)
         self._workspaces, errors = self._store.load_all()
         self.load_errors.extend(errors)
+        try:
+            self._console_settings = settings.load_settings(self.paths.root)
+        except DataError as exc:
+            self.load_errors.append(str(exc))
         for ws in self._workspaces.values():
             for bundle in ws.bundles:
                 try:
@@ -404,6 +409,58 @@ class Host:
     def bundle_path(self, ws_id: str, server_name: str) -> Path:
         return self.paths.bundle_dir(self._bundle(ws_id, server_name)[1].bundle_dir)
 
+    # -- host environment passthrough ------------------------------------------------
+
+    def env_passthrough(self, ws_id: str | None = None) -> list[str]:
+        """Extra host variables passed to bundles: the global list, or one workspace's own."""
+        if ws_id is None:
+            return list(self._settings().env_passthrough)
+        return list(self._ws(ws_id).env_passthrough)
+
+    def set_env_passthrough(self, names: list[str], ws_id: str | None = None) -> list[str]:
+        """Replace the global (``ws_id`` None) or a workspace's list; applies at the next start.
+
+        Proxy and CA variables (``core.launch.NETWORK_ENV``) pass without being listed.
+        """
+        try:
+            cleaned = settings.clean_env_names(names)
+        except ConsoleError as exc:
+            raise ConfigError(str(exc), [str(exc)]) from None
+        if ws_id is None:
+            current = self._settings()
+            updated_settings = current.model_copy(update={"env_passthrough": cleaned})
+            try:
+                settings.save_settings(self.paths.root, updated_settings)
+            except OSError as exc:
+                raise DataError(
+                    self.paths.root / settings.SETTINGS_FILE, f"cannot be written ({exc})"
+                ) from exc
+            self._console_settings = updated_settings
+            return cleaned
+        ws = self._ws(ws_id)
+        updated = ws.model_copy(update={"env_passthrough": cleaned})
+        self._save(updated)
+        self._workspaces[ws_id] = updated
+        return cleaned
+
+    def effective_env_passthrough(self, ws_id: str) -> list[str]:
+        """Global list then the workspace's, without repeats (what the next spawn uses)."""
+        names = list(self._settings().env_passthrough)
+        ws = self._workspaces.get(ws_id)
+        for name in ws.env_passthrough if ws else []:
+            if name not in names:
+                names.append(name)
+        return names
+
+    def _settings(self) -> settings.ConsoleSettings:
+        if self._console_settings is None:
+            try:
+                self._console_settings = settings.load_settings(self.paths.root)
+            except DataError as exc:  # reported at open; bundles get the built-in list
+                log.error("%s", exc)
+                return settings.ConsoleSettings()
+        return self._console_settings
+
     # -- user_config ----------------------------------------------------------------
 
     def config_status(self, ws_id: str, server_name: str) -> dict[str, bool]:
@@ -492,6 +549,7 @@ class Host:
                 ws_id=ws_id,
                 server_name=server_name,
                 ws_name=ws.name,
+                env_passthrough=self.effective_env_passthrough(ws_id),
             )
         except LaunchError:
             raise

@@ -18,7 +18,7 @@ import math
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,26 @@ import platformdirs
 from core.manifest import PLACEHOLDER_RE, USER_CONFIG_PREFIX, Manifest, UserConfigField
 from core.models import MARKER_ENV, LaunchError, LaunchSpec, NeedsSetup, marker_for
 
-ALLOWED_ENV = frozenset(
-    {"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TERM", "TMPDIR", "TZ"}
+#: proxy and CA variables: behind a proxy or a TLS-inspecting network a bundle
+#: (and uv fetching its dependencies) needs them, and the manifest cannot know them
+NETWORK_ENV = frozenset(
+    name
+    for base in (
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "NODE_EXTRA_CA_CERTS",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+    )
+    for name in (base, base.lower())
+)
+ALLOWED_ENV = (
+    frozenset({"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TERM", "TMPDIR", "TZ"})
+    | NETWORK_ENV
 )
 ALLOWED_ENV_PREFIXES = ("LC_", "XDG_")
 PYTHON_COMMANDS = frozenset({"python", "python3"})
@@ -43,11 +61,13 @@ class _Absent:
 ABSENT = _Absent()
 
 
-def filter_host_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """Keep only the variables a bundle legitimately needs from the console's env."""
-    return {
-        k: v for k, v in environ.items() if k in ALLOWED_ENV or k.startswith(ALLOWED_ENV_PREFIXES)
-    }
+def filter_host_env(environ: Mapping[str, str], extra: Iterable[str] = ()) -> dict[str, str]:
+    """Keep only the variables a bundle legitimately needs from the console's env.
+
+    ``extra`` names more variables the administrator chose to pass (settings).
+    """
+    allowed = ALLOWED_ENV | frozenset(extra)
+    return {k: v for k, v in environ.items() if k in allowed or k.startswith(ALLOWED_ENV_PREFIXES)}
 
 
 def system_dirs() -> dict[str, str]:
@@ -300,11 +320,12 @@ def build_launch_spec(
     environ: Mapping[str, str] | None = None,
     platform: str | None = None,
     dirs: dict[str, str] | None = None,
+    env_passthrough: Iterable[str] = (),
 ) -> LaunchSpec:
     """Resolve everything for one spawn. Raises NeedsSetup or LaunchError."""
     dirs = dirs if dirs is not None else system_dirs()
     platform = platform or sys.platform
-    host_env = filter_host_env(os.environ if environ is None else environ)
+    host_env = filter_host_env(os.environ if environ is None else environ, env_passthrough)
     values = resolve_values(manifest, stored, dirs)
     check_required(manifest, values, ws_name)
 

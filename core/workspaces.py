@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from core.atomic import PRIVATE_DIR_MODE, atomic_write_json, ensure_dir, fsync_dir, read_json
 from core.errors import DataError, WorkspaceError
 from core.paths import WS_ID_RE, DataPaths, slugify, validate_server_name, validate_ws_id
+from core.settings import clean_env_names
 from core.signatures.model import SignatureInfo
 
 FORMAT = 1
@@ -55,11 +56,18 @@ class Workspace(BaseModel):
     id: str
     name: str
     bundles: list[InstalledBundle] = Field(default_factory=list)
+    #: extra host variables this workspace's bundles get (beside the global setting)
+    env_passthrough: list[str] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
         return validate_ws_id(value)
+
+    @field_validator("env_passthrough")
+    @classmethod
+    def _env_names(cls, value: list[str]) -> list[str]:
+        return clean_env_names(value)
 
     def bundle(self, server_name: str) -> InstalledBundle | None:
         return next((b for b in self.bundles if b.server_name == server_name), None)
