@@ -18,7 +18,7 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ from core.models import (
 from core.orphans import OrphanRecord
 from core.process import BundleProcess, SpawnError
 from core.proctable import boot_id
-from core.redact import redact
+from core.redact import Redactor
 from core.states import BundleState, check_transition
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,13 @@ S = BundleState
 Key = tuple[str, str]
 SpecProvider = Callable[[str, str], LaunchSpec]
 Subscriber = Callable[[LifecycleEvent], None]
+ServerRequestHook = Callable[[str, str, str, dict[str, Any] | None], Awaitable[dict[str, Any]]]
+ServerNotificationHook = Callable[[str, str, str, dict[str, Any] | None], None]
 
 BOOT_ID = boot_id()
+#: How many values a bundle's own list keeps across rotations (the console-wide
+#: redactor keeps them all for the session).
+PREVIOUS_SECRETS = 64
 
 STOPPED_BEFORE_READY = "Stopped before the bundle was ready."
 PROTECTED = (
@@ -163,6 +168,9 @@ class BundleLifecycleManager:
         stop_slot_hold: float = 1.0,
         log_max_bytes: int = 1024 * 1024,
         hooks: LifecycleHooks | None = None,
+        call_timeout: float = 60.0,
+        ping_interval: float = 15.0,
+        ping_timeout: float = 10.0,
     ) -> None:
         self._spec_provider = spec_provider
         self.log_dir = Path(log_dir)
@@ -177,6 +185,18 @@ class BundleLifecycleManager:
         self.spawn_interval = spawn_interval
         self.log_max_bytes = log_max_bytes
         self.hooks = hooks or LifecycleHooks()
+        #: Every sensitive value the console has seen, masked in every text (core.redact).
+        self.redactor = Redactor()
+        #: Default per-call timeout of :meth:`call_tool` (a caller may pass its own).
+        self.call_timeout = call_timeout
+        #: A bundle that does not answer ``ping`` within ``ping_timeout`` (asked every
+        #: ``ping_interval`` s) is reported unresponsive and restarted like a crash.
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        #: Hook for server->client requests and notifications (the gateway installs
+        #: them): ``(server, ws_id, method, params)``; see BundleProcess.on_request.
+        self.on_server_request: ServerRequestHook | None = None
+        self.on_server_notification: ServerNotificationHook | None = None
         self.spawn_count = 0
         self._instances: dict[Key, BundleInstance] = {}
         self._locks = KeyedLocks()
@@ -247,7 +267,7 @@ class BundleLifecycleManager:
             inst.server_name,
             previous,
             inst.state,
-            error,
+            None if error is None else self.redactor(error),
             kind=kind,  # type: ignore[arg-type]
         )
         for callback in list(self._subscribers):
@@ -265,11 +285,16 @@ class BundleLifecycleManager:
         self._publish(inst, previous, error=error)
 
     def _redact(self, inst: BundleInstance, text: str) -> str:
-        return redact(text, inst._secrets)
+        """Mask every value the console holds, not only this bundle's: a hostile
+        bundle may print another's secret."""
+        return self.redactor(text)
 
     def _remember_secrets(self, inst: BundleInstance, secrets: Iterable[str]) -> None:
-        merged = tuple(dict.fromkeys((*secrets, *inst._secrets)))
-        inst._secrets = merged[:32]
+        current = tuple(secrets)
+        self.redactor.add(current)
+        # All current values (a ``multiple`` field may hold many), then earlier ones.
+        merged = tuple(dict.fromkeys((*current, *inst._secrets)))
+        inst._secrets = merged[: max(len(current), PREVIOUS_SECRETS)]
 
     # -- public operations -------------------------------------------------------
 
@@ -370,12 +395,41 @@ class BundleLifecycleManager:
             self._publish(inst, inst.state, error=message, kind="setup")
 
     async def call_tool(
-        self, server_name: str, ws_id: str, tool: str, arguments: dict[str, Any] | None = None
+        self,
+        server_name: str,
+        ws_id: str,
+        tool: str,
+        arguments: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
     ) -> Any:
+        """Call a tool on the running process.
+
+        ``timeout`` (seconds; None: :attr:`call_timeout`) bounds the wait: a hung
+        server raises :class:`core.process.CallTimeout`. Errors are redacted.
+        """
         inst = self._instances.get((server_name, ws_id))
         if inst is None or inst._proc is None or inst.state is not S.RUNNING:
             raise RuntimeError(f'Bundle "{server_name}" is not running in workspace "{ws_id}".')
-        return await inst._proc.call_tool(tool, arguments)
+        return await inst._proc.call_tool(tool, arguments, timeout=timeout)
+
+    def _hook_server_messages(self, inst: BundleInstance, proc: BundleProcess) -> None:
+        """Route the process's server->client requests to the hooks, read at call time."""
+        server, ws_id = inst.key
+
+        async def request(method: str, params: dict[str, Any] | None) -> dict[str, Any]:
+            hook = self.on_server_request
+            if hook is None:
+                raise NotImplementedError(method)
+            return await hook(server, ws_id, method, params)
+
+        def notification(method: str, params: dict[str, Any] | None) -> None:
+            hook = self.on_server_notification
+            if hook is not None:
+                hook(server, ws_id, method, params)
+
+        proc.on_request = request
+        proc.on_notification = notification
 
     def log_path(self, server_name: str, ws_id: str) -> Path:
         return self.log_dir / ws_id / f"{server_name}.log"
@@ -383,7 +437,8 @@ class BundleLifecycleManager:
     def read_log(self, server_name: str, ws_id: str, max_lines: int = 500) -> list[str]:
         inst = self._instances.get((server_name, ws_id))
         secrets = inst._secrets if inst is not None else ()
-        return read_tail(self.log_path(server_name, ws_id), max_lines, secrets)
+        self.redactor.add(secrets)
+        return read_tail(self.log_path(server_name, ws_id), max_lines, self.redactor)
 
     async def shutdown(self) -> None:
         """Stop every bundle concurrently, including those still starting.
@@ -551,7 +606,7 @@ class BundleLifecycleManager:
                 self._transition(inst, S.STOPPED)
             return RespawnResult(False, str(exc), "needs_setup")
         except LaunchError as exc:
-            message = str(exc)
+            message = self._redact(inst, str(exc))
             if inst.state is S.DEAD:
                 inst.last_error = message
                 self._publish(inst, S.DEAD, error=message, kind="setup")
@@ -562,7 +617,7 @@ class BundleLifecycleManager:
         self._remember_secrets(inst, spec.secrets)
         bundle_log = BundleLog(
             self.log_path(inst.server_name, inst.ws_id),
-            inst._secrets,
+            self.redactor,
             max_bytes=self.log_max_bytes,
         )
         proc = BundleProcess(
@@ -573,7 +628,12 @@ class BundleLifecycleManager:
             stop_grace=self.stop_grace,
             term_grace=self.term_grace,
             sweeper=self._sweeper,
+            redactor=self.redactor,
+            call_timeout=self.call_timeout,
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
         )
+        self._hook_server_messages(inst, proc)
         inst._proc = proc
         inst.last_error = None if not auto else inst.last_error
         self._transition(inst, S.STARTING)
@@ -599,7 +659,7 @@ class BundleLifecycleManager:
         self._record_process(inst, proc)
         proc.on_exit = lambda p: self._on_exit(inst, p)
         self._transition(inst, S.RUNNING)
-        if not proc.alive:  # exited between the handshake and now
+        if not proc.alive or proc.lost_reason is not None:  # exited or lost since the handshake
             self._on_exit(inst, proc)
         return RespawnResult(True, None, "respawned")
 
@@ -621,11 +681,13 @@ class BundleLifecycleManager:
             return
         tail = next((line for line in reversed(inst.stderr_tail) if line.strip()), "")
         message = f"exited unexpectedly with code {proc.returncode}"
-        if tail:
+        if proc.lost_reason is not None:  # still alive, but of no use: stopped above
+            message = f"{proc.lost_reason}; the console stopped it"
+        elif tail:
             message += f". Last stderr: {tail.strip()[:300]}"
         if uptime >= self.stable_uptime:
             inst._failures = 0
-        self._crashed(inst, message)
+        self._crashed(inst, self._redact(inst, message))
 
     def _crashed(self, inst: BundleInstance, message: str) -> None:
         inst._failures += 1

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from core.redact import redact
+from core.redact import Redactor
 
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_BACKUPS = 2
@@ -30,18 +30,17 @@ class BundleLog:
     def __init__(
         self,
         path: Path,
-        secrets: Iterable[str] = (),
+        secrets: Iterable[str] | Redactor = (),
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
         backups: int = DEFAULT_BACKUPS,
     ) -> None:
         self.path = path
-        self.secrets = tuple(secrets)
+        #: The console-wide redactor (every bundle's values), or one for ``secrets``.
+        self.redact = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
         self.max_bytes = max_bytes
         self.backups = backups
         self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
-        #: chars a cut keeps back: the start of a value whose rest is still to come
-        self._hold = min(max((len(s) for s in self.secrets), default=1) - 1, MAX_LINE // 2)
         self._partial = ""
         self._closed = False
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -57,9 +56,11 @@ class BundleLog:
             # Mask before cutting, and cut before anything that may be the first part
             # of a value whose rest has not arrived: a cut must never split a secret
             # over two lines, each half unmasked (and the last one in error messages).
-            self._partial = redact(self._partial, self.secrets)
+            self._partial = self.redact(self._partial)
+        # chars a cut keeps back: the start of a value whose rest is still to come
+        hold = min(max(self.redact.longest - 1, 0), MAX_LINE // 2)
         while len(self._partial) > MAX_LINE:
-            cut = min(MAX_LINE, len(self._partial) - self._hold)
+            cut = min(MAX_LINE, len(self._partial) - hold)
             lines.append(self._partial[:cut])
             self._partial = self._partial[cut:]
         if lines:
@@ -72,7 +73,7 @@ class BundleLog:
     def _write_lines(self, lines: list[str], *, tail: bool = True) -> None:
         if self._closed:  # late stderr after the process was finished with
             return
-        clean = [redact(line.rstrip("\r"), self.secrets) for line in lines]
+        clean = [self.redact(line.rstrip("\r")) for line in lines]
         if tail:
             self.tail.extend(clean)
         text = "".join(line + "\n" for line in clean)
@@ -105,7 +106,11 @@ class BundleLog:
 
 
 def read_tail(
-    path: Path, max_lines: int, secrets: Iterable[str] = (), *, backups: int = DEFAULT_BACKUPS
+    path: Path,
+    max_lines: int,
+    secrets: Iterable[str] | Redactor = (),
+    *,
+    backups: int = DEFAULT_BACKUPS,
 ) -> list[str]:
     """The last ``max_lines`` lines of a log, redacted again for display.
 
@@ -120,7 +125,8 @@ def read_tail(
         lines = more + lines
         if len(lines) >= max_lines or not whole:
             break  # enough, or this file was cut: older files would leave a gap
-    return [redact(line, secrets) for line in lines[-max_lines:]]
+    mask = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
+    return [mask(line) for line in lines[-max_lines:]]
 
 
 def _file_tail(path: Path, max_lines: int) -> tuple[list[str], bool]:

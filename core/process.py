@@ -18,26 +18,56 @@ import asyncio
 import codecs
 import contextlib
 import importlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from core.escapees import SPAWN_ENV, EscapeeSweeper, Spawn, new_token
 from core.logs import BundleLog
 from core.models import LaunchSpec, ToolInfo
 from core.proctable import start_since_boot
-from core.redact import redact
+from core.redact import Redactor
 
 if TYPE_CHECKING:
     from mcp.client.session import ClientSession
 
 #: stdout lines longer than this are dropped as protocol garbage.
 STDOUT_LIMIT = 16 * 1024 * 1024
+
+# Caps on what a server can make the console hold (a hostile server paged
+# ``tools/list`` out to 100,000 tools: 666 MB, and a frozen window).
+#: Tools one bundle may list; more is a handshake failure.
+MAX_TOOLS = 2000
+#: ``tools/list`` pages followed; a server still paging after that fails the handshake.
+MAX_TOOL_PAGES = 50
+#: Longest tool description kept (longer ones are cut, and the log says so once).
+MAX_DESCRIPTION = 4096
+#: Largest input schema of one tool, as JSON; a larger one fails the handshake.
+MAX_SCHEMA_BYTES = 64 * 1024
+
+# Server->client requests (ping, sampling, elicitation, roots) are answered by
+# the console itself, never queued without bound: a server that sent them in a
+# loop and never read its stdin grew the console to 1.3 GB.
+#: Replies that may wait in the stdin buffer (bytes) before the server counts as
+#: flooding: it sends requests and does not read the answers.
+MAX_REPLY_BACKLOG = 256 * 1024
+#: Token bucket for server->client requests: a burst of this many...
+REQUEST_BURST = 200
+#: ...refilled at this rate per second. Faster for long is a flood.
+REQUEST_RATE = 50.0
+#: Server->client requests handed to the hook (a gateway) at once; more get an error.
+MAX_FORWARDED = 16
+#: JSON-RPC "method not found", and a generic server error code for refusals.
+METHOD_NOT_FOUND = -32601
+SERVER_BUSY = -32000
+#: The SDK's MCPError code for a request whose read timeout elapsed.
+REQUEST_TIMEOUT_CODE = -32001
 CLIENT_NAME = "bundle-console"
 #: What the session task imports. ``core`` imports them lazily (cheap GUI start-up)
 #: and the first spawn imports them in a worker thread (see _import_sdk).
@@ -52,6 +82,14 @@ SDK_MODULES = (
 
 class SpawnError(Exception):
     """The process could not be started or did not complete the MCP handshake."""
+
+
+class CallTimeout(TimeoutError):
+    """A request got no answer within its timeout (the server hangs)."""
+
+
+RequestHook = Callable[[str, dict[str, Any] | None], Awaitable[dict[str, Any]]]
+NotificationHook = Callable[[str, dict[str, Any] | None], None]
 
 
 class _StderrProtocol(asyncio.Protocol):
@@ -102,8 +140,31 @@ class BundleProcess:
         stop_grace: float = 2.0,
         term_grace: float = 3.0,
         sweeper: EscapeeSweeper | None = None,
+        redactor: Redactor | None = None,
+        call_timeout: float = 60.0,
+        ping_interval: float = 15.0,
+        ping_timeout: float = 10.0,
     ) -> None:
         self.spec = spec
+        #: Masks every value the console holds (core.redact), this bundle's included.
+        self.redactor = redactor if redactor is not None else Redactor()
+        self.redactor.add(spec.secrets)
+        self.call_timeout = call_timeout
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        #: Server->client requests other than ``ping`` go here (the gateway forwards
+        #: them to a client); unset, they are answered "method not found". Raising
+        #: answers with an error. Notifications go to ``on_notification`` as well
+        #: as to the session.
+        self.on_request: RequestHook | None = None
+        self.on_notification: NotificationHook | None = None
+        #: Set when the session is lost while the process lives (closed stdout, no
+        #: answer to ping, a request flood): the lifecycle treats it as a crash.
+        self.lost_reason: str | None = None
+        self._bucket = float(REQUEST_BURST)
+        self._bucket_at = time.monotonic()
+        self._forwarded = 0
+        self._forwards: set[asyncio.Future[None]] = set()
         self.sweeper = sweeper or EscapeeSweeper()
         #: In the process's environment, inherited by its descendants (see core.escapees).
         self.spawn_token = new_token()
@@ -267,7 +328,25 @@ class BundleProcess:
         return self._redact(message)
 
     def _redact(self, text: str) -> str:
-        return redact(text, self.spec.secrets)
+        return self.redactor(text)
+
+    def _lose(self, reason: str) -> None:
+        """The process lives but its session is of no use: report it like an exit.
+
+        The lifecycle's exit callback stops the process and restarts it with
+        backoff, so a lost session never stays "running".
+        """
+        if self.lost_reason is not None or self.stopping or not self.alive:
+            return
+        self.lost_reason = reason
+        self.log.note(reason)
+        if self._ready is not None and not self._ready.done():  # fail a handshake at once
+            self._ready.set_exception(SpawnError(reason))
+        if self._close_session is not None:
+            self._close_session.set()
+        if self.on_exit is not None:
+            callback, self.on_exit = self.on_exit, None
+            asyncio.get_running_loop().call_soon(callback, self)
 
     async def _own_session(self) -> None:
         """Own the ClientSession for the whole life of the process (see module doc)."""
@@ -290,10 +369,12 @@ class BundleProcess:
                         client_info=types.Implementation(name=CLIENT_NAME, version="0.1.0"),
                     ) as session:
                         await session.initialize()
-                        self.tools = await _list_all_tools(session, types)
+                        self.tools = await self._list_tools(session, types)
                         self.session = session
                         if not self._ready.done():
                             self._ready.set_result(None)
+                        if self.ping_interval > 0:
+                            tg.start_soon(self._watch_ping, session)
                         await self._close_session.wait()
                 finally:
                     self.session = None
@@ -320,6 +401,7 @@ class BundleProcess:
                     self._note_garbage("<line over the size limit>")
                     continue
                 if not raw:
+                    self._stdout_closed()
                     return
                 line = raw.decode("utf-8", "replace").strip()
                 if not line:
@@ -329,7 +411,110 @@ class BundleProcess:
                 except ValueError:
                     self._note_garbage(line)
                     continue
+                if isinstance(message, types.JSONRPCRequest):
+                    # Answered here, bounded, never queued in the session (see MAX_*).
+                    self._server_request(message)
+                    await asyncio.sleep(0)  # a flood must not hold the loop
+                    continue
+                if isinstance(message, types.JSONRPCNotification):
+                    self._server_notification(message)
                 await send.send(session_message(message))
+
+    def _stdout_closed(self) -> None:
+        """EOF on stdout: an exit comes with it; a live process without it is lost."""
+        loop = asyncio.get_running_loop()
+
+        def check() -> None:
+            if self.alive and not self.stopping:
+                self._lose("closed its stdout while still running: no MCP session left")
+
+        # The exit (pidfd) usually lands in the same loop turn as the EOF.
+        loop.call_later(0.2, check)
+
+    def _server_request(self, message: Any) -> None:
+        """Answer a server->client request: ping here, others through the hook."""
+        now = time.monotonic()
+        self._bucket = min(REQUEST_BURST, self._bucket + (now - self._bucket_at) * REQUEST_RATE)
+        self._bucket_at = now
+        self._bucket -= 1
+        backlog = self._stdin.transport.get_write_buffer_size() if self._stdin else 0
+        if self._bucket < 0 or backlog > MAX_REPLY_BACKLOG:
+            why = (
+                f"more than {REQUEST_RATE:g}/s"
+                if self._bucket < 0
+                else "without reading the answers"
+            )
+            self._lose(
+                f"flooded the console with server->client requests ({why}, last {message.method!r})"
+            )
+            return
+        if message.method == "ping":
+            self._reply(message.id, result={})
+        elif self.on_request is None or self._forwarded >= MAX_FORWARDED:
+            busy = self.on_request is not None
+            self._reply(
+                message.id,
+                error={
+                    "code": SERVER_BUSY if busy else METHOD_NOT_FOUND,
+                    "message": (
+                        f"too many {message.method} requests in flight"
+                        if busy
+                        else f"{message.method} is not supported by this client"
+                    ),
+                },
+            )
+        else:
+            self._forwarded += 1
+            task = asyncio.ensure_future(self._forward(message))
+            self._forwards.add(task)
+            task.add_done_callback(self._forwards.discard)
+
+    async def _forward(self, message: Any) -> None:
+        assert self.on_request is not None
+        try:
+            result = await self.on_request(message.method, message.params)
+        except NotImplementedError:
+            error = {"code": METHOD_NOT_FOUND, "message": f"{message.method} is not supported"}
+            self._reply(message.id, error=error)
+        except Exception as exc:
+            code = getattr(exc, "code", SERVER_BUSY)
+            self._reply(message.id, error={"code": code, "message": str(exc) or "failed"})
+        else:
+            self._reply(message.id, result=result)
+        finally:
+            self._forwarded -= 1
+
+    def _reply(
+        self, rid: Any, *, result: dict[str, Any] | None = None, error: dict[str, Any] | None = None
+    ) -> None:
+        if self._stdin is None or self._stdin.is_closing():
+            return
+        body: dict[str, Any] = {"jsonrpc": "2.0", "id": rid}
+        body.update({"error": error} if error is not None else {"result": result or {}})
+        with contextlib.suppress(ConnectionError, OSError, RuntimeError):
+            self._stdin.write(json.dumps(body).encode() + b"\n")
+
+    def _server_notification(self, message: Any) -> None:
+        if self.on_notification is None:
+            return
+        try:
+            self.on_notification(message.method, message.params)
+        except Exception as exc:
+            self.log.note(f"notification hook failed: {type(exc).__name__}")
+
+    async def _watch_ping(self, session: ClientSession) -> None:
+        """Ping every ``ping_interval`` s; no answer within ``ping_timeout`` -> lost."""
+        while True:
+            await asyncio.sleep(self.ping_interval)
+            try:
+                await asyncio.wait_for(session.send_ping(), self.ping_timeout)
+            except TimeoutError:
+                self._lose(f"unresponsive: did not answer ping within {self.ping_timeout:g} s")
+                return
+            except Exception as exc:
+                if getattr(exc, "code", None) == REQUEST_TIMEOUT_CODE:
+                    self._lose(f"unresponsive: did not answer ping within {self.ping_timeout:g} s")
+                return  # the session is closing: the exit path reports it
 
     def _note_garbage(self, line: str) -> None:
         if self._garbage is None:
@@ -387,6 +572,8 @@ class BundleProcess:
         self.stopping = True
         if self._close_session is not None:
             self._close_session.set()
+        for task in list(self._forwards):
+            task.cancel()
         if self._owner is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(self._owner), 1.0)
@@ -455,10 +642,81 @@ class BundleProcess:
             listed = ", ".join(map(str, pids))
             self.log.note(f"stopped {len(pids)} process(es) it left outside its group: {listed}")
 
-    async def call_tool(self, name: str, arguments: dict[str, Any] | None = None) -> Any:
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any] | None = None, *, timeout: float | None = None
+    ) -> Any:
+        """``tools/call``, bounded by ``timeout`` (None: :attr:`call_timeout`).
+
+        A hung server raises :class:`CallTimeout` (the SDK also sends the server a
+        ``notifications/cancelled``); an MCP error comes back redacted.
+        """
         if self.session is None:
             raise RuntimeError(f"{self.label} is not running")
-        return await self.session.call_tool(name, arguments or {})
+        limit = self.call_timeout if timeout is None else timeout
+        hung = CallTimeout(f"{self.label} did not answer tools/call {name!r} within {limit:g} s")
+        try:
+            # The outer bound also covers a write that blocks (a server not reading stdin).
+            return await asyncio.wait_for(
+                self.session.call_tool(name, arguments or {}, read_timeout_seconds=limit),
+                limit + 1.0,
+            )
+        except TimeoutError:
+            raise hung from None
+        except Exception as exc:
+            if getattr(exc, "code", None) == REQUEST_TIMEOUT_CODE:
+                raise hung from None
+            raise self._redacted_error(exc) from None
+
+    def _redacted_error(self, exc: Exception) -> Exception:
+        """The same error with every sensitive value masked (MCP errors keep their code)."""
+        from mcp.shared.exceptions import MCPError
+
+        if isinstance(exc, MCPError):
+            data = self.redactor.value(exc.data) if exc.data is not None else None
+            return MCPError(exc.code, self._redact(exc.message), data)
+        return RuntimeError(self._redact(str(exc) or type(exc).__name__))
+
+    async def _list_tools(self, session: ClientSession, types: Any) -> list[ToolInfo]:
+        """All pages of ``tools/list``, capped (MAX_TOOLS...) and redacted."""
+        tools: list[ToolInfo] = []
+        cursor: str | None = None
+        cut = 0
+        for _ in range(MAX_TOOL_PAGES):
+            params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
+            result = await session.list_tools(params=params)
+            if len(tools) + len(result.tools) > MAX_TOOLS:
+                raise SpawnError(
+                    f"lists more than {MAX_TOOLS} tools; the console accepts at most {MAX_TOOLS}"
+                )
+            for t in result.tools:
+                schema = dict(t.input_schema or {})
+                if len(json.dumps(schema, default=str)) > MAX_SCHEMA_BYTES:
+                    raise SpawnError(
+                        f"tool {t.name[:80]!r} has an input schema over "
+                        f"{MAX_SCHEMA_BYTES // 1024} KiB; the console refuses it"
+                    )
+                description = t.description or ""
+                if len(description) > MAX_DESCRIPTION:
+                    cut += 1
+                    description = description[:MAX_DESCRIPTION] + "…"
+                tools.append(
+                    ToolInfo(
+                        t.name,  # kept as is: it is what a call must send
+                        self._redact(description),
+                        self.redactor.value(schema),  # type: ignore[arg-type]
+                    )
+                )
+            cursor = result.next_cursor
+            if not cursor:
+                break
+        else:
+            raise SpawnError(
+                f"was still paging tools/list after {MAX_TOOL_PAGES} pages; "
+                f"the console follows at most {MAX_TOOL_PAGES}"
+            )
+        if cut:
+            self.log.note(f"cut {cut} tool description(s) longer than {MAX_DESCRIPTION} characters")
+        return tools
 
 
 async def _import_sdk() -> None:
@@ -498,21 +756,6 @@ def _group_alive(pgid: int) -> bool:
         except (ProcessLookupError, psutil.Error):
             continue
     return False
-
-
-async def _list_all_tools(session: ClientSession, types: Any) -> list[ToolInfo]:
-    tools: list[ToolInfo] = []
-    cursor: str | None = None
-    for _ in range(100):  # a server that pages forever is not our problem
-        params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
-        result = await session.list_tools(params=params)
-        tools.extend(
-            ToolInfo(t.name, t.description or "", dict(t.input_schema or {})) for t in result.tools
-        )
-        cursor = result.next_cursor
-        if not cursor:
-            break
-    return tools
 
 
 def _first_leaf(exc: BaseException) -> BaseException:
