@@ -4,12 +4,14 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 QT_DEBS := libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core
+# A real Secret Service for the keyring tests (tests/secret_service.py starts a private one).
+KEYRING_DEBS := dbus gnome-keyring
 
 .PHONY: run test install system-deps test-tools lint format bench screenshots clean
 
-# Debian packages Qt needs offscreen; installed only when one is missing.
+# Debian packages Qt needs offscreen (and the keyring tests); installed only when one is missing.
 system-deps:
-	@missing=""; for p in $(QT_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(QT_DEBS) $(KEYRING_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

@@ -29,10 +29,12 @@ from core.models import (
     ConfigureResult,
     LaunchError,
     LaunchSpec,
+    NeedsSetup,
     RespawnResult,
     not_installed_message,
 )
 from core.paths import DataPaths, resolve_data_dir, validate_server_name, validate_ws_id
+from core.secrets import KeyringUnavailable, SecretsStatus, is_marker
 from core.states import BundleState
 from core.workspaces import InstalledBundle, Workspace, WorkspaceStore, clean_name, derive_id
 
@@ -80,6 +82,7 @@ class Host:
         self._closing = False
         self._lock: DataDirLock | None = None
         self._console_settings: settings.ConsoleSettings | None = None
+        self._keyring_timeout = 5.0
 
     # -- opening and closing ------------------------------------------------------
 
@@ -95,7 +98,10 @@ class Host:
         ``data_dir`` None means ``$BUNDLE_CONSOLE_HOME``, else the platform's user
         data dir. Unreadable files end up in ``load_errors``; the rest works.
         ``lifecycle_options`` go to BundleLifecycleManager, except
-        ``archive_limits`` (a :class:`bundles.ArchiveLimits`) which caps installs.
+        ``archive_limits`` (a :class:`bundles.ArchiveLimits`) which caps installs,
+        ``secrets`` ("auto", "keyring" or "file"; default ``$BUNDLE_CONSOLE_SECRETS``
+        or "auto", see :mod:`core.secrets.choice`) and ``keyring_timeout`` (seconds
+        before a keyring call is given up on).
         """
         from core.lifecycle import BundleLifecycleManager, LifecycleHooks
         from core.orphans import ProcessRecords, reap_orphans
@@ -104,10 +110,15 @@ class Host:
         if not root.exists():
             root.mkdir(parents=True, mode=PRIVATE_DIR_MODE)
         host = cls(root, limits=lifecycle_options.pop("archive_limits", bundles.DEFAULT_LIMITS))
+        secrets_choice = lifecycle_options.pop("secrets", None)
+        host._keyring_timeout = lifecycle_options.pop("keyring_timeout", 5.0)
         # Reaping and the temp sweep below assume no other console uses this dir.
         host._lock = DataDirLock.acquire(root)
         try:
             host._load()
+            host.load_errors += await host._credentials.open_secrets(
+                secrets_choice, host._sensitive_map(), timeout=host._keyring_timeout
+            )
             # A console that was killed left its bundles running: stop them before
             # anything starts again, or restore would run each bundle twice.
             records = ProcessRecords(host.paths.run_dir)
@@ -179,6 +190,7 @@ class Host:
             if self._lifecycle is not None:
                 await self._lifecycle.shutdown()
         finally:
+            self._credentials.close()
             if self._lock is not None:
                 self._lock.release()
 
@@ -238,6 +250,7 @@ class Host:
                 await asyncio.gather(
                     *(self.lifecycle.unregister(b.server_name, ws_id) for b in ws.bundles)
                 )
+                await self._credentials.forget_workspace_items(ws_id)
                 self._credentials.delete_workspace(ws_id)
                 self._store.delete(ws_id)
                 del self._workspaces[ws_id]
@@ -466,17 +479,19 @@ class Host:
     def config_status(self, ws_id: str, server_name: str) -> dict[str, bool]:
         """Per key: does the credential store hold a value (defaults do not count)."""
         manifest = self.manifest(ws_id, server_name)
-        stored = self._credentials.load(ws_id, server_name)
+        stored = self._credentials.load_raw(ws_id, server_name)  # keyring markers count as set
         return _populated(manifest, stored)
 
     def config_values(self, ws_id: str, server_name: str) -> dict[str, object]:
         """Stored values of NON-sensitive fields, to pre-fill the Configure form."""
         manifest = self.manifest(ws_id, server_name)
-        stored = self._credentials.load(ws_id, server_name)
+        stored = self._credentials.load_raw(ws_id, server_name)
         return {
             k: v
             for k, v in stored.items()
-            if k in manifest.user_config and not manifest.user_config[k].sensitive
+            if k in manifest.user_config
+            and not manifest.user_config[k].sensitive
+            and not is_marker(v)
         }
 
     def validate_user_config(
@@ -501,7 +516,11 @@ class Host:
         manifest = self.manifest(ws_id, server_name)
         changes = userconfig.prepare(manifest, values)
         stored = await self._credentials.update(
-            ws_id, server_name, changes, guard=lambda: self._require_installed(ws_id, server_name)
+            ws_id,
+            server_name,
+            changes,
+            guard=lambda: self._require_installed(ws_id, server_name),
+            sensitive=frozenset(manifest.sensitive_keys()),
         )
         return await self._apply_config(ws_id, server_name, manifest, stored)
 
@@ -553,6 +572,8 @@ class Host:
             )
         except LaunchError:
             raise
+        except KeyringUnavailable as exc:  # locked at open: not a crash, the UI asks for setup
+            raise NeedsSetup(str(exc)) from None
         except ConsoleError as exc:
             raise LaunchError(str(exc)) from None
         except Exception as exc:  # the engine only expects LaunchError: never leak others
@@ -589,6 +610,44 @@ class Host:
             self._records.forget(ws_id, server_name)
         else:
             self._records.record(record)
+
+    # -- secrets at rest (core.secrets) ---------------------------------------------------
+
+    def secrets_status(self) -> SecretsStatus:
+        """Keyring or 0600 file, and why: for the details pane, ``status``, the status bar."""
+        return self._credentials.secrets
+
+    async def move_secrets_to_file(self) -> int:
+        """Every keyring-held value back into its 0600 file, items deleted; returns the count.
+
+        The data dir remembers the choice: later opens keep the file store.
+        """
+        async with self._mutate:
+            return await self._credentials.move_to_file(self._sensitive_map())
+
+    async def move_secrets_to_keyring(self) -> list[str]:
+        """Use the keyring again (undoes move-to-file) and migrate the files into it."""
+        async with self._mutate:
+            problems = await self._credentials.move_to_keyring(
+                self._sensitive_map(), timeout=self._keyring_timeout
+            )
+        if self._lifecycle is not None:
+            for ws in self._workspaces.values():
+                for b in ws.bundles:
+                    self._lifecycle.check_setup(b.server_name, ws.id)
+        return problems
+
+    def _sensitive_map(self) -> dict[tuple[str, str], frozenset[str]]:
+        found: dict[tuple[str, str], frozenset[str]] = {}
+        for ws in self._workspaces.values():
+            for b in ws.bundles:
+                try:
+                    found[(ws.id, b.server_name)] = frozenset(
+                        self._manifest_for(b).sensitive_keys()
+                    )
+                except ConsoleError:
+                    found[(ws.id, b.server_name)] = frozenset()
+        return found
 
     # -- demo -------------------------------------------------------------------------
 
