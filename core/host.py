@@ -23,7 +23,7 @@ from core.atomic import PRIVATE_DIR_MODE, remove_stale_temps
 from core.credentials import CredentialStore
 from core.datalock import DataDirLock
 from core.errors import ConfigError, ConsoleError, DataError, InstallError, NotFoundError
-from core.launch import build_launch_spec, is_empty
+from core.launch import build_launch_spec, format_scalar, is_empty
 from core.manifest import Manifest, load_manifest
 from core.models import (
     ConfigureResult,
@@ -137,6 +137,7 @@ class Host:
                 for bundle in ws.bundles:
                     lc.register(bundle.server_name, ws.id, protected=bundle.protected)
                     lc.check_setup(bundle.server_name, ws.id)
+                    host._learn_secrets(ws.id, bundle.server_name)
             if restore:
                 await host.restore()
         except BaseException:
@@ -522,6 +523,7 @@ class Host:
             guard=lambda: self._require_installed(ws_id, server_name),
             sensitive=frozenset(manifest.sensitive_keys()),
         )
+        self._learn_secrets(ws_id, server_name, manifest, stored)
         return await self._apply_config(ws_id, server_name, manifest, stored)
 
     async def clear_user_config(self, ws_id: str, server_name: str) -> ConfigureResult:
@@ -549,6 +551,32 @@ class Host:
         result: RespawnResult = await lc.respawn_bundle(server_name, ws_id)
         outcome = "respawned" if result.ok else _OUTCOMES.get(result.outcome, "failed")
         return ConfigureResult(populated, result, outcome)
+
+    def _learn_secrets(
+        self,
+        ws_id: str,
+        server_name: str,
+        manifest: Manifest | None = None,
+        stored: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Hand every stored sensitive value to the console-wide redactor.
+
+        A bundle that needs setup never builds a launch spec, yet its stored values
+        must be masked in every other bundle's texts too (core.redact).
+        """
+        try:
+            manifest = manifest or self.manifest(ws_id, server_name)
+            if stored is None:
+                stored = self._credentials.load(ws_id, server_name)
+        except Exception:  # unreadable: reported elsewhere (load_errors)
+            return
+        values: list[str] = []
+        for key in manifest.sensitive_keys():
+            value = stored.get(key)
+            for item in value if isinstance(value, list) else [value]:
+                if not is_empty(item):
+                    values.append(format_scalar(item))
+        self.lifecycle.redactor.add(values)
 
     # -- the engine's seam --------------------------------------------------------------
 

@@ -211,3 +211,22 @@ async def test_rename_refreshes_the_setup_message(host: Host) -> None:
     inst = host.lifecycle.get_instance("svc", "ws_team")
     assert inst is not None and inst.needs_setup is not None
     assert "(workspace Production)" in inst.needs_setup
+
+
+async def test_stored_values_of_a_bundle_that_needs_setup_are_masked_console_wide(
+    tmp_path: Path,
+) -> None:
+    """No launch spec is built while setup is missing, yet its stored values are masked."""
+    from core.redact import MASK
+
+    fields = FIELDS | {"tenant": {"type": "string", "title": "Tenant", "required": True}}
+    data = tmp_path / "data"
+    async with opened(data) as h:
+        h.create_workspace("Team")
+        src = write_bundle(tmp_path / "src", with_config(fields, env=ENV))
+        await h.install_bundle("ws_team", src, server_name="svc")
+        await h.set_user_config("ws_team", "svc", {"token": SECRET})
+        assert h.lifecycle.get_instance("svc", "ws_team").needs_setup  # tenant still missing
+        assert h.lifecycle.redactor(f"printed {SECRET}") == f"printed {MASK}"
+    async with opened(data) as h:  # learnt again at open, from the credential store
+        assert h.lifecycle.redactor(f"printed {SECRET}") == f"printed {MASK}"
