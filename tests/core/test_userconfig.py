@@ -111,3 +111,16 @@ def test_problems_lists_every_bad_field(m: Manifest) -> None:
         '"Read-only" must be true or false.',
     ]
     assert problems(m, {"token": SECRET}) == []
+
+
+def test_relative_paths_are_refused_not_resolved_against_our_cwd(
+    m: Manifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "notes").mkdir()
+    monkeypatch.chdir(tmp_path)  # "notes" exists relative to the cwd: still refused
+    message = '"Notes folder" must be a full path (starting with / or ~), not a relative one.'
+    assert problems(m, {"dir": "notes"}) == [message]
+    assert problems(m, {"refs": ["./notes"]})[0].startswith('"Reference folders" must be a full')
+    assert problems(m, {"dir": str(tmp_path / "notes")}) == []
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert prepare(m, {"dir": "~/notes"}) == {"dir": str(tmp_path / "notes")}
