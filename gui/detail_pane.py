@@ -40,6 +40,11 @@ class DetailPane(QWidget):
         self._lc: Any = None
         self._key: tuple[str, str] | None = None
         self._label = ""
+        #: the data dir of the Host shown (tool arguments are remembered per data dir)
+        self.data_dir: Any = None
+        #: the open "Try a tool" dialog, if any
+        self.tool_runner: Any = None
+        self.tools.tryRequested.connect(self.try_tool)
         self.show_bundle(None, None)
 
     def show_bundle(self, lc: Any, key: tuple[str, str] | None, label: str = "") -> None:
@@ -85,6 +90,48 @@ class DetailPane(QWidget):
             )
         )
         self.tools.set_tools(list(inst.tools), hint)
+        running = str(inst.state) == "running"
+        self.tools.set_try_enabled(running, "" if running else "Start the bundle to try its tools.")
+
+    def try_tool(self, tool_name: str) -> Any:
+        """Open the tool runner for ``tool_name`` of the bundle shown (``open()``, never exec)."""
+        from gui.settings import GuiSettings
+        from gui.tool_runner import ToolRunner
+
+        inst = self._instance()
+        if inst is None or self._key is None:
+            return None
+        tool = next((t for t in inst.tools if t.name == tool_name), None)
+        if tool is None:
+            return None
+        lc, (ws_id, server) = self._lc, self._key
+        settings = GuiSettings()
+        data_dir = self.data_dir
+
+        async def call(arguments: dict[str, Any]) -> Any:
+            return await lc.call_tool(server, ws_id, tool_name, arguments)
+
+        def remember(arguments: dict[str, Any]) -> None:
+            if data_dir is not None:
+                settings.set_tool_arguments(data_dir, ws_id, server, tool_name, arguments)
+                settings.sync()
+
+        last = settings.tool_arguments(data_dir, ws_id, server, tool_name) if data_dir else {}
+        if self.tool_runner is not None:
+            self.tool_runner.close()
+        runner = ToolRunner(
+            self._label or server,
+            tool,
+            call,
+            last_arguments=last,
+            remember=remember,
+            parent=self.window(),
+        )
+        runner.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        runner.destroyed.connect(lambda *_: setattr(self, "tool_runner", None))
+        self.tool_runner = runner
+        runner.open()
+        return runner
 
     def _instance(self) -> Any:
         if self._lc is None or self._key is None:

@@ -263,6 +263,7 @@ class MainWindow(QMainWindow):
         """Core is open: subscribe to lifecycle events and render the workspaces."""
         self.host = host
         self.lc = host.lifecycle
+        self.detail.data_dir = host.data_dir
         self.bridge.connect_lifecycle(self.lc)
         self.bundles.attach(self.lc.instances(), self.lc.get_instance, self._describe)
         self.workspaces.set_source(self.bundles.instances)

@@ -100,6 +100,38 @@ async def render(out_dir: Path, data_dir: Path) -> list[Path]:
         written.append(grab(notes_dialog, out_dir / "configure-invalid.png"))
         notes_dialog.close()
 
+        # Try a tool: the notes search form (enum, list, bounded integer, object), then a run.
+        notes = next(b.server_name for b in demo.bundles if "notes" in b.server_name)
+        await lc.call_tool(
+            notes,
+            demo.id,
+            "write_note",
+            {"name": "runbook", "text": "alpha: rotate the vault token", "overwrite": True},
+        )
+        window.select_bundle(notes)
+        window.detail.tabs.setCurrentWidget(window.detail.tools)
+        await wait_for(lambda: "find_notes" in window.detail.tools.tool_names())
+        runner = window.detail.try_tool("find_notes")
+        editors = runner.form.editors
+        editors["words"].edit.setPlainText("alpha\nvault")
+        editors["match"].combo.setCurrentText("all")
+        editors["limit"].edit.setText("10")
+        editors["where"].edit.setPlainText('{"suffix": ".md"}')
+        runner.run()
+        await wait_for(lambda: runner.calls_done > 0)
+        await settle(0.4)
+        written.append(grab(runner, out_dir / "tool-runner.png"))
+        runner.close()
+
+        # Connect a client: the Claude Desktop snippet for the Demo workspace.
+        from gui.connect_dialog import ConnectDialog
+
+        connect = ConnectDialog(demo.name, host.data_dir, parent=window)
+        connect.show()
+        await settle(0.3)
+        written.append(grab(connect, out_dir / "connect-dialog.png"))
+        connect.close()
+
         window.select_bundle(vault)
         window.detail.tabs.setCurrentWidget(window.detail.events)
         await settle(0.6)

@@ -9,8 +9,10 @@ selected workspace is stored per data dir, since ids differ between data dirs.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
@@ -24,6 +26,10 @@ def default_settings_path() -> Path:
         return Path(override)
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation)
     return Path(base) / "bundle-console" / "gui.ini"
+
+
+def _tool_key(ws_id: str, server: str, tool: str) -> str:
+    return hashlib.sha256(f"{ws_id}\0{server}\0{tool}".encode()).hexdigest()[:24]
 
 
 def _data_dir_group(data_dir: Path) -> str:
@@ -77,6 +83,21 @@ class GuiSettings:
         group = _data_dir_group(data_dir)
         self._qs.setValue(f"{group}/data_dir", str(data_dir))
         self._qs.setValue(f"{group}/selected_workspace", ws_id or "")
+
+    def tool_arguments(self, data_dir: Path, ws_id: str, server: str, tool: str) -> dict[str, Any]:
+        """The arguments of the last "Try a tool" run (secret-looking fields never stored)."""
+        raw = self._qs.value(f"{_data_dir_group(data_dir)}/tools/{_tool_key(ws_id, server, tool)}")
+        try:
+            value = json.loads(str(raw)) if raw else {}
+        except json.JSONDecodeError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def set_tool_arguments(
+        self, data_dir: Path, ws_id: str, server: str, tool: str, arguments: dict[str, Any]
+    ) -> None:
+        key = f"{_data_dir_group(data_dir)}/tools/{_tool_key(ws_id, server, tool)}"
+        self._qs.setValue(key, json.dumps(arguments, sort_keys=True))
 
     def sync(self) -> None:
         self._qs.sync()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QFontDatabase
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPlainTextEdit,
+    QPushButton,
     QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
@@ -34,7 +36,13 @@ def describe_type(schema: dict[str, Any]) -> str:
 
 
 class ToolsView(QWidget):
-    """Tree of tools and their parameters, with the raw input schema beside it."""
+    """Tree of tools and their parameters, with the raw input schema beside it.
+
+    "Try…" (the button, a double-click, or the context menu) asks the pane to
+    open the tool runner for the selected tool: ``tryRequested(tool_name)``.
+    """
+
+    tryRequested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,9 +67,21 @@ class ToolsView(QWidget):
         split.addWidget(self.schema)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        self.try_button = QPushButton("Try tool…", self)
+        self.try_button.setObjectName("tryToolButton")
+        self.try_button.setToolTip("Call the selected tool with arguments you enter")
+        self.try_button.clicked.connect(self._request_try)
+        self.try_action = QAction("Try tool…", self.tree)
+        self.try_action.triggered.connect(self._request_try)
+        self.tree.addAction(self.try_action)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.tree.itemDoubleClicked.connect(lambda *_: self._request_try())
+        bar = QHBoxLayout()
+        bar.addWidget(self.empty, 1)
+        bar.addWidget(self.try_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.empty)
+        layout.addLayout(bar)
         layout.addWidget(split, 1)
         self._tools: list[Any] = []
         self.tree.currentItemChanged.connect(self._show_schema)
@@ -103,6 +123,25 @@ class ToolsView(QWidget):
             self.tree.setCurrentItem(self.tree.topLevelItem(0))
         self.empty.setText(empty_text)
         self.empty.setVisible(not tools and bool(empty_text))
+
+    def selected_tool(self) -> Any | None:
+        item = self.tree.currentItem()
+        name = item.data(0, Qt.ItemDataRole.UserRole) if item else None
+        return next((t for t in self._tools if t.name == name), None)
+
+    def set_try_enabled(self, enabled: bool, why: str = "") -> None:
+        """Enabled only while the bundle runs; ``why`` says what to do otherwise."""
+        can = enabled and bool(self._tools)
+        self.try_button.setEnabled(can)
+        self.try_action.setEnabled(can)
+        self.try_button.setToolTip(
+            "Call the selected tool with arguments you enter" if can else why
+        )
+
+    def _request_try(self) -> None:
+        tool = self.selected_tool()
+        if tool is not None and self.try_button.isEnabled():
+            self.tryRequested.emit(tool.name)
 
     def _show_schema(self, item: QTreeWidgetItem | None, _prev: Any = None) -> None:
         if item is None:

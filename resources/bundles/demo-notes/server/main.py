@@ -11,7 +11,8 @@ Configuration, as mapped by the bundle's ``manifest.json``:
 
 Only top-level ``*.md`` / ``*.txt`` files are notes. Note names are plain file
 names: no separators, no leading dot, so a tool call can never reach outside
-the configured folders. Only the standard library and ``mcp`` are imported.
+the configured folders. Only the standard library and ``mcp`` (with the
+``pydantic`` it depends on) are imported.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
 
 SERVER_NAME = "demo-notes"
 SERVER_VERSION = "1.0.0"
@@ -210,6 +212,48 @@ def search_notes(query: str) -> dict[str, Any]:
                     if len(hits) >= MAX_SEARCH_HITS:
                         return {"hits": hits, "truncated": True}
     return {"hits": hits, "truncated": False}
+
+
+class NoteFilter(BaseModel):
+    """Narrows ``find_notes``: one root, one suffix."""
+
+    root: int | None = None
+    suffix: Literal[".md", ".txt"] | None = None
+
+
+@mcp.tool(
+    description=(
+        "Find the notes containing any (or all) of the given words, case-insensitively; "
+        "newest first, at most `limit` of them. `where` narrows the search to one root "
+        "and/or one suffix."
+    )
+)
+def find_notes(
+    words: list[str],
+    match: Literal["any", "all"] = "any",
+    limit: Annotated[int, Field(ge=1, le=100)] = 20,
+    where: NoteFilter | None = None,
+) -> dict[str, Any]:
+    needles = [w.strip().lower() for w in words if w.strip()]
+    if not needles:
+        raise ToolError("give at least one non-empty word")
+    where = where or NoteFilter()
+    found: list[tuple[float, dict[str, Any]]] = []
+    for index, root in enumerate(ROOTS):
+        if where.root is not None and where.root != index:
+            continue
+        for path in _iter_notes(root):
+            if where.suffix is not None and path.suffix != where.suffix:
+                continue
+            try:
+                text = _read_text(path).lower()
+            except ToolError:
+                continue
+            hits = [n in text for n in needles]
+            if all(hits) if match == "all" else any(hits):
+                found.append((path.stat().st_mtime, {"root": index, "name": path.name}))
+    found.sort(key=lambda item: item[0], reverse=True)
+    return {"notes": [note for _mtime, note in found[:limit]], "total": len(found)}
 
 
 def main() -> None:
