@@ -83,17 +83,13 @@ async def test_the_form_follows_the_schema_validates_and_remembers(launch: Any) 
         editors = runner.form.editors
         assert isinstance(editors["words"], ListParam)  # array<string>
         assert isinstance(editors["match"], EnumParam)  # enum
-        assert isinstance(editors["limit"], TextParam)  # integer 1..100
+        assert isinstance(editors["limit"], TextParam)  # integer
         assert isinstance(editors["where"], JsonParam) and editors["where"].kind == "object"
 
         # Required words missing: Run disabled.
         assert not runner.run_button.isEnabled()
         editors["words"].edit.setPlainText("alpha\nbeta")
         assert runner.run_button.isEnabled()
-        # Out of range is an error, never a clamp.
-        editors["limit"].edit.setText("5000")
-        assert "above the maximum" in runner.form.problems()["limit"]
-        assert not runner.run_button.isEnabled()
         editors["limit"].edit.setText("2.5")
         assert "whole number" in runner.form.problems()["limit"]
         editors["limit"].edit.setText("3")
@@ -147,6 +143,7 @@ def test_secret_looking_fields_are_masked_and_never_remembered(qtbot: Any) -> No
             "type": "object",
             "properties": {
                 "user": {"type": "string"},
+                "retries": {"type": "integer", "minimum": 0, "maximum": 5},
                 "password": {"type": "string"},
                 "note": {"type": "string", "description": "Your API key for the service"},
                 "dry_run": {"type": "boolean"},
@@ -165,6 +162,14 @@ def test_secret_looking_fields_are_masked_and_never_remembered(qtbot: Any) -> No
     assert not editors["user"].sensitive
     assert isinstance(editors["dry_run"], BoolParam) and editors["dry_run"].value() is not True
     editors["user"].edit.setText("ada")
+    # Out of range is an error that disables Run, never a clamp.
+    editors["retries"].edit.setText("5000")
+    assert "above the maximum, 5" in runner.form.problems()["retries"]
+    assert not runner.run_button.isEnabled()
+    editors["retries"].edit.setText("-1")
+    assert "below the minimum, 0" in runner.form.problems()["retries"]
+    editors["retries"].edit.setText("")
+    assert runner.run_button.isEnabled()
     editors["password"].edit.setText("hunter2")
     editors["note"].edit.setText("sk-live-123")
     editors["dry_run"].box.click()  # not set -> true

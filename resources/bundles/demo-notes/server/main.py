@@ -11,8 +11,7 @@ Configuration, as mapped by the bundle's ``manifest.json``:
 
 Only top-level ``*.md`` / ``*.txt`` files are notes. Note names are plain file
 names: no separators, no leading dot, so a tool call can never reach outside
-the configured folders. Only the standard library and ``mcp`` (with the
-``pydantic`` it depends on) are imported.
+the configured folders. Only the standard library and ``mcp`` are imported.
 """
 
 from __future__ import annotations
@@ -21,13 +20,13 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
 
 SERVER_NAME = "demo-notes"
 SERVER_VERSION = "1.0.0"
@@ -214,7 +213,8 @@ def search_notes(query: str) -> dict[str, Any]:
     return {"hits": hits, "truncated": False}
 
 
-class NoteFilter(BaseModel):
+@dataclass
+class NoteFilter:
     """Narrows ``find_notes``: one root, one suffix."""
 
     root: int | None = None
@@ -231,9 +231,11 @@ class NoteFilter(BaseModel):
 def find_notes(
     words: list[str],
     match: Literal["any", "all"] = "any",
-    limit: Annotated[int, Field(ge=1, le=100)] = 20,
+    limit: int = 20,
     where: NoteFilter | None = None,
 ) -> dict[str, Any]:
+    if not 1 <= limit <= MAX_SEARCH_HITS:
+        raise ToolError(f"limit must be between 1 and {MAX_SEARCH_HITS}")
     needles = [w.strip().lower() for w in words if w.strip()]
     if not needles:
         raise ToolError("give at least one non-empty word")
