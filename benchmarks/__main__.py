@@ -26,6 +26,7 @@ GROUPS: dict[str, str] = {
     "stop": "benchmarks.stop",
     "save": "benchmarks.save",
     "stall": "benchmarks.stall",
+    "hostile": "benchmarks.hostile",
     "gui": "benchmarks.gui_scale",
 }
 QT_GROUPS = {"stall", "gui"}
