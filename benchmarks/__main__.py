@@ -25,6 +25,7 @@ GROUPS: dict[str, str] = {
     "coalesce": "benchmarks.coalesce",
     "stop": "benchmarks.stop",
     "save": "benchmarks.save",
+    "keyring": "benchmarks.keyring_save",
     "stall": "benchmarks.stall",
     "hostile": "benchmarks.hostile",
     "gui": "benchmarks.gui_scale",

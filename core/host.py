@@ -566,8 +566,8 @@ class Host:
         """
         try:
             manifest = manifest or self.manifest(ws_id, server_name)
-            if stored is None:
-                stored = self._credentials.load(ws_id, server_name)
+            if stored is None or any(is_marker(v) for v in stored.values()):
+                stored = self._credentials.load(ws_id, server_name)  # keyring values resolved
         except Exception:  # unreadable: reported elsewhere (load_errors)
             return
         values: list[str] = []

@@ -105,6 +105,7 @@ async def test_save_respawn_rotate_and_no_trace_in_the_data_dir(
     assert keyring_env.items(service_of(host)) == {ITEM: '"kr-token-one-111"'}
     assert is_marker(stored_file(host)["api_token"])
     assert host.config_status(WS, "vault")["api_token"] is True
+    assert "kr-token-one-111" in host.lifecycle.redactor  # the value, not its marker
 
     rotated = await host.set_user_config(
         WS, "vault", {"api_token": "kr-token-two-222", "max_items": 7}
@@ -139,6 +140,7 @@ async def test_migration_file_to_keyring_to_file_loses_nothing(
         assert keyring_env.items(service) == {ITEM: '"moving-token-333"'}
         assert files_holding(data, "moving-token-333") == []
         assert stored_file(h)["read_only"] is True
+        assert "moving-token-333" in h.lifecycle.redactor
         await h.lifecycle.start_bundle("vault", WS)
         env = proc_env(vault_pid(h))
         assert env["VAULT_API_TOKEN"] == "moving-token-333" and env["VAULT_READ_ONLY"] == "true"
@@ -167,7 +169,9 @@ async def test_uninstall_and_workspace_delete_remove_the_items(
     other = host.create_workspace("Other")
     await host.install_bundle(other.id, VAULT, server_name="vault")
     await host.set_user_config(WS, "vault", {"api_token": "team-token-555"})
-    await host.set_user_config(other.id, "vault", {"api_token": "other-token-666"})
+    saved = await host.set_user_config(other.id, "vault", {"api_token": "other-token-666"})
+    assert saved.outcome == "saved_stopped"
+    assert "other-token-666" in host.lifecycle.redactor  # masked everywhere
     service = service_of(host)
     assert set(keyring_env.items(service)) == {ITEM, f"{other.id}/vault/api_token"}
 
