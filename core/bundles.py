@@ -76,7 +76,8 @@ def derive_server_name(manifest_name: str, taken: set[str]) -> str:
 
 def install_warnings(manifest: Manifest) -> list[str]:
     """Things worth telling the administrator that do not block the install."""
-    return sensitive_arg_warnings(manifest) + unknown_placeholders(manifest)
+    schema = [f"Official MCPB schema: {line}." for line in manifest.warnings]
+    return sensitive_arg_warnings(manifest) + unknown_placeholders(manifest) + schema
 
 
 def check_platform(manifest: Manifest, source: Path, platform: str | None = None) -> None:

@@ -13,7 +13,16 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from core.errors import ManifestError
@@ -30,7 +39,12 @@ PLACEHOLDER_RE = re.compile(r"\$\{([^{}]*)\}")
 USER_CONFIG_PREFIX = "user_config."
 #: pydantic says "dictionary or instance of UserConfigField": authors know no class names
 _MODEL_NAME_RE = re.compile(r"dictionary or instance of \w+")
-_CONFIG_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}")
+
+
+def _warn(info: ValidationInfo, text: str) -> None:
+    """Record a problem the host tolerates (shown at install, in details, by the CLI)."""
+    if isinstance(info.context, dict):
+        info.context.setdefault("warnings", []).append(text)
 
 
 class _Model(BaseModel):
@@ -38,9 +52,30 @@ class _Model(BaseModel):
 
 
 class Author(_Model):
-    name: str
+    name: str = ""
     email: str | None = None
     url: str | None = None
+
+
+def _lenient(value: Any, kind: type | tuple[type, ...]) -> Any:
+    """Metadata of the wrong type is dropped (the conformance check names it), not fatal."""
+    return value if isinstance(value, kind) else None
+
+
+class Repository(_Model):
+    type: str = ""
+    url: str = ""
+
+
+class Icon(_Model):
+    src: str
+    size: str = ""
+    theme: str | None = None
+
+
+class Localization(_Model):
+    resources: str = ""
+    default_locale: str = ""
 
 
 class PlatformOverride(_Model):
@@ -95,10 +130,16 @@ class Compatibility(_Model):
 
 
 class UserConfigField(_Model):
-    """One ``user_config`` entry: what the Configure form shows and what launch substitutes."""
+    """One ``user_config`` entry: what the Configure form shows and what launch substitutes.
+
+    What the official validator accepts is accepted: a default typed as text
+    (``"10"``, ``"false"``) is coerced the way the official library passes it on,
+    or ignored with a warning; an empty title falls back to the key (see
+    ``Manifest``); min > max and a default outside them only warn.
+    """
 
     type: ConfigType
-    title: str = Field(min_length=1)
+    title: str = ""
     description: str = ""
     required: bool = False
     #: str | number | bool | list[str]; checked against ``type`` below
@@ -108,39 +149,47 @@ class UserConfigField(_Model):
     min: float | None = None
     max: float | None = None
 
-    @model_validator(mode="after")
-    def _consistent(self) -> UserConfigField:
-        if self.multiple and self.type in ("number", "boolean"):
-            raise PydanticCustomError(
-                "user_config", "multiple is only supported for string, directory and file fields"
-            )
-        if self.type == "number" and self.min is not None and self.max is not None:
-            if self.min > self.max:
-                raise PydanticCustomError("user_config", "min is greater than max")
-        if self.default is not None:
-            problem = self._default_problem(self.default)
-            if problem:
-                raise PydanticCustomError("user_config", "default {problem}", {"problem": problem})
-        return self
 
-    def _default_problem(self, value: Any) -> str | None:
-        if self.multiple:
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                return "must be a list of strings for a multiple field"
-            return None
-        if self.type == "boolean":
-            return None if isinstance(value, bool) else "must be true or false"
-        if self.type == "number":
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                return "must be a number"
-            if not math.isfinite(value):
-                return "must be a finite number"
-            if (self.min is not None and value < self.min) or (
-                self.max is not None and value > self.max
-            ):
-                return "is outside min/max"
-            return None
-        return None if isinstance(value, str) else "must be a string"
+_BAD = object()
+
+
+def _coerce(value: Any, kind: object, multiple: bool) -> Any:
+    """A default as the official library would pass it, in the field's own type."""
+    if isinstance(value, list):
+        if not multiple or not all(isinstance(v, str | int | float) for v in value):
+            return _BAD
+        return [_scalar_text(v) for v in value]
+    if multiple:
+        return [_scalar_text(value)] if isinstance(value, str | int | float) else _BAD
+    if kind == "number":
+        if isinstance(value, bool):
+            return _BAD
+        if isinstance(value, int | float):
+            return value if math.isfinite(value) else _BAD
+        if isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                return _BAD
+            if not math.isfinite(number):
+                return _BAD
+            return int(number) if number.is_integer() else number
+        return _BAD
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        return _BAD
+    return _scalar_text(value) if isinstance(value, str | int | float) else _BAD
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 class Manifest(_Model):
@@ -149,10 +198,22 @@ class Manifest(_Model):
     manifest_version: str
     name: str = Field(min_length=1)
     version: str = Field(min_length=1)
-    description: str
-    author: Author
+    description: str = ""
+    author: Author = Field(default_factory=Author)
     display_name: str | None = None
     icon: str | None = None
+    # what the details view shows the administrator (kept, never used to run)
+    long_description: str | None = None
+    license: str | None = None
+    homepage: str | None = None
+    documentation: str | None = None
+    support: str | None = None
+    repository: Repository | None = None
+    keywords: list[str] = Field(default_factory=list)
+    icons: list[Icon] = Field(default_factory=list)
+    screenshots: list[str] = Field(default_factory=list)
+    privacy_policies: list[str] = Field(default_factory=list)
+    localization: Localization | None = None
     server: Server
     tools: list[Tool] = Field(default_factory=list)
     prompts: list[Prompt] = Field(default_factory=list)
@@ -178,17 +239,96 @@ class Manifest(_Model):
             )
         return value
 
-    @field_validator("user_config")
+    _warnings: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="before")
     @classmethod
-    def _keys(cls, value: dict[str, UserConfigField]) -> dict[str, UserConfigField]:
-        for key in value:
-            if not _CONFIG_KEY_RE.fullmatch(key):
-                raise PydanticCustomError(
-                    "user_config",
-                    "key {key} must start with a letter or _ and use only letters, digits, _ or -",
-                    {"key": repr(key)},
+    def _drop_bad_metadata(cls, data: Any) -> Any:
+        """Metadata of the wrong shape is dropped here and named by the conformance check."""
+        if not isinstance(data, dict):
+            return data
+        kinds: dict[str, Any] = {
+            "long_description": str,
+            "license": str,
+            "homepage": str,
+            "documentation": str,
+            "support": str,
+            "repository": dict,
+            "localization": dict,
+            "description": str,
+        }
+        lists = ("keywords", "screenshots", "privacy_policies")
+        out = dict(data)
+        for key, kind in kinds.items():
+            if key in out and _lenient(out[key], kind) is None:
+                del out[key]
+        for key in lists:
+            if key in out:
+                value = out[key]
+                out[key] = (
+                    [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
                 )
-        return value
+        if "icons" in out:
+            icons = out["icons"]
+            out["icons"] = (
+                [i for i in icons if isinstance(i, dict) and isinstance(i.get("src"), str)]
+                if isinstance(icons, list)
+                else []
+            )
+        for key in ("repository", "localization", "author"):
+            if isinstance(out.get(key), dict):  # keep only the string members
+                out[key] = {k: v for k, v in out[key].items() if isinstance(v, str)}
+        for key in ("author", "_meta"):
+            if key in out and not isinstance(out[key], dict):
+                del out[key]
+        return out
+
+    @model_validator(mode="before")
+    @classmethod
+    def _coerce_defaults(cls, data: Any, info: ValidationInfo) -> Any:
+        """Defaults typed as text are coerced like the official library; others ignored."""
+        if not isinstance(data, dict) or not isinstance(data.get("user_config"), dict):
+            return data
+        fields = {}
+        for key, entry in data["user_config"].items():
+            if isinstance(entry, dict) and entry.get("title") in (None, ""):
+                entry = {**entry, "title": key}  # the form and messages need a label
+            if isinstance(entry, dict) and entry.get("default") is not None:
+                value, kind = entry["default"], entry.get("type")
+                coerced = _coerce(value, kind, entry.get("multiple") is True)
+                if coerced is _BAD:
+                    _warn(
+                        info,
+                        f"user_config.{key}: default {value!r} is not valid for a {kind} "
+                        "field: ignored",
+                    )
+                    entry = {k: v for k, v in entry.items() if k != "default"}
+                else:
+                    entry = {**entry, "default": coerced}
+            fields[key] = entry
+        return {**data, "user_config": fields}
+
+    @model_validator(mode="after")
+    def _field_ranges(self, info: ValidationInfo) -> Manifest:
+        for key, field in self.user_config.items():
+            if field.type != "number":
+                continue
+            low, high, value = field.min, field.max, field.default
+            if low is not None and high is not None and low > high:
+                _warn(info, f"user_config.{key}: min is greater than max: no value can be valid")
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                if (low is not None and value < low) or (high is not None and value > high):
+                    _warn(info, f"user_config.{key}: default {value:g} is outside min/max")
+        return self
+
+    @property
+    def warnings(self) -> list[str]:
+        """Where this manifest departs from the official schema, in words (host can run it)."""
+        return list(self._warnings)
+
+    def field_label(self, key: str) -> str:
+        """A field's title, or its key when the author left the title empty."""
+        return self.user_config[key].title or key
 
     @property
     def label(self) -> str:
@@ -219,14 +359,23 @@ def parse_manifest(raw: bytes, source: str) -> Manifest:
         raise ManifestError(source, [msg]) from None
     if not isinstance(data, dict):
         raise ManifestError(source, [f"{source}: top level must be a JSON object"])
+    context: dict[str, Any] = {"warnings": []}
     try:
-        return Manifest.model_validate(data)
+        manifest = Manifest.model_validate(data, context=context)
     except ValidationError as exc:
         problems = [
             f"{source}: {_format_loc(err['loc'])}: {_MODEL_NAME_RE.sub('object', err['msg'])}"
             for err in exc.errors(include_url=False, include_input=False)
         ]
         raise ManifestError(source, problems) from None
+    from core.conformance import problems as conformance_problems
+
+    found = conformance_problems(data)
+    for line in context["warnings"]:
+        if line not in found:
+            found.append(line)
+    manifest._warnings = found
+    return manifest
 
 
 def load_manifest(bundle_dir: Path) -> Manifest:

@@ -22,7 +22,6 @@ BROKEN = {
     "unsupported_version.json": "manifest_version: unsupported version '1.0'",
     "legacy_dxt_unsupported.json": "manifest_version: unsupported version '0.0'",
     "version_not_string.json": "version: Input should be a valid string",
-    "author_without_name.json": "author.name: Field required",
     "server_type_unknown.json": "server.type: Input should be 'python', 'node', 'binary' or 'uv'",
     "server_without_launch.json": "server: needs either mcp_config or entry_point",
     "args_not_a_list.json": "server.mcp_config.args: Input should be a valid list",
@@ -35,18 +34,9 @@ BROKEN = {
         "user_config.api_key.type: Input should be 'string', 'number', 'boolean', "
         "'directory' or 'file'"
     ),
-    "user_config_missing_title.json": "user_config.api_key.title: Field required",
     "user_config_required_not_bool.json": (
         "user_config.flag.required: Input should be a valid boolean"
     ),
-    "user_config_default_wrong_type.json": "user_config.limit: default must be a number",
-    "user_config_default_out_of_range.json": "user_config.limit: default is outside min/max",
-    "user_config_min_above_max.json": "user_config.limit: min is greater than max",
-    "user_config_multiple_boolean.json": "user_config.flags: multiple is only supported",
-    "user_config_multiple_default_not_list.json": (
-        "user_config.dirs: default must be a list of strings for a multiple field"
-    ),
-    "user_config_bad_key.json": "user_config: key 'api key' must start with a letter",
     "user_config_entry_not_object.json": "user_config.api_key: Input should be a valid object",
     "not_json.json": "not valid JSON (Expecting ',' delimiter at line 3 column 17)",
     "empty.json": "not valid JSON (Expecting value at line 1 column 1)",
