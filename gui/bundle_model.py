@@ -24,7 +24,7 @@ from PySide6.QtCore import (
 )
 
 from gui.badge import BADGE_ROLE, SEVERITY, Badge, badge_for
-from gui.formatting import first_line, format_duration, uptime_seconds
+from gui.formatting import first_line, format_duration, plain_tip, uptime_seconds
 
 Index = QModelIndex | QPersistentModelIndex
 Key = tuple[str, str]  # (ws_id, server_name)
@@ -227,7 +227,7 @@ class BundleTableModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.DisplayRole:
                 return badge.text
             if role == Qt.ItemDataRole.ToolTipRole:
-                return badge.tooltip or None
+                return plain_tip(badge.tooltip)
             if role == SORT_ROLE:
                 return SEVERITY.get(badge.kind, 99)
         if col == Column.UPTIME:
@@ -249,7 +249,7 @@ class BundleTableModel(QAbstractTableModel):
                 return first_line(text)
             if role == Qt.ItemDataRole.ToolTipRole and text:
                 tail = "\n".join(inst.stderr_tail[-8:]) if inst.stderr_tail else ""
-                return text + (f"\n\nstderr (last lines):\n{tail}" if tail else "")
+                return plain_tip(text + (f"\n\nstderr (last lines):\n{tail}" if tail else ""))
         return None
 
     def _name_data(self, row: Row, role: int) -> Any:
@@ -260,7 +260,9 @@ class BundleTableModel(QAbstractTableModel):
         if role == SORT_ROLE:
             return (label.display_name.casefold(), row.server_name)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{label.display_name} {label.version}\nserver name: {row.server_name}"
+            return plain_tip(
+                f"{label.display_name} {label.version}\nserver name: {row.server_name}"
+            )
         if role == LABEL_ROLE:
             return label
         return None

@@ -63,6 +63,15 @@ def outcome_message(result: Any, start: Any = None) -> tuple[str, str]:
 
 #: Taller forms scroll inside the dialog.
 MAX_FORM_HEIGHT = 520
+#: Settings the form lays out at most; a manifest declaring more gets a message instead.
+MAX_FORM_FIELDS = 200
+
+
+def too_many_fields_message(count: int) -> str:
+    return (
+        f"This bundle declares {count} settings; the Configure window shows at most "
+        f"{MAX_FORM_FIELDS}. Set them with the Python API (Host.set_user_config)."
+    )
 
 
 class Banner(QFrame):
@@ -75,6 +84,7 @@ class Banner(QFrame):
         layout.setContentsMargins(10, 6, 10, 6)
         self.spinner = Spinner(self)
         self.label = QLabel(self)
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # outcomes quote bundle text
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.spinner)
@@ -146,6 +156,7 @@ class ConfigureDialog(QDialog):
         outer.addWidget(scroll, 1)
 
         self.problems_label = QLabel(self)
+        self.problems_label.setTextFormat(Qt.TextFormat.PlainText)  # quotes field titles
         self.problems_label.setObjectName("problems")
         self.problems_label.setWordWrap(True)
         self.problems_label.hide()
@@ -191,6 +202,7 @@ class ConfigureDialog(QDialog):
         title.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(title)
         desc = QLabel(self.manifest.description, box)
+        desc.setTextFormat(Qt.TextFormat.PlainText)
         desc.setObjectName("hint")
         desc.setWordWrap(True)
         layout.addWidget(desc)
@@ -211,6 +223,14 @@ class ConfigureDialog(QDialog):
         self.editors.clear()
         self._row_labels.clear()
         fields = self.manifest.user_config
+        if len(fields) > MAX_FORM_FIELDS:
+            # 6,000 fields took 9 s and 320 MB to lay out: refuse to build such a form.
+            too_many = QLabel(too_many_fields_message(len(fields)), self.form_host)
+            too_many.setObjectName("hint")
+            too_many.setWordWrap(True)
+            too_many.setTextFormat(Qt.TextFormat.PlainText)
+            self.form.addRow(too_many)
+            return
         if not fields:
             empty = QLabel("This bundle has no settings.", self.form_host)
             empty.setObjectName("hint")
@@ -238,6 +258,7 @@ class ConfigureDialog(QDialog):
             col.addWidget(editor)
             if spec.description:
                 help_text = QLabel(spec.description, cell)
+                help_text.setTextFormat(Qt.TextFormat.PlainText)
                 help_text.setObjectName("hint")
                 help_text.setWordWrap(True)
                 help_text.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
@@ -273,7 +294,7 @@ class ConfigureDialog(QDialog):
     @staticmethod
     def _label_text(spec: Any) -> str:
         mark = " <span style='color:#d23b3b'>*</span>" if spec.required else ""
-        return f"{spec.title}{mark}"
+        return f"{html.escape(spec.title)}{mark}"
 
     # -- validation ------------------------------------------------------------
 

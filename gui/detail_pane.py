@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from typing import Any
 
@@ -71,7 +72,7 @@ class DetailPane(QWidget):
             self.title.setText("Select a bundle to see its logs, tools and events.")
             self.tools.set_tools([], "No bundle selected.")
             return
-        parts = [f"<b>{self._label}</b>", str(inst.state)]
+        parts = [f"<b>{html.escape(self._label)}</b>", str(inst.state)]
         if inst.pid:
             parts.append(f"pid {inst.pid}")
         if str(inst.state) == "running" and inst.started_at:

@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from gui.badge import badge_colors
-from gui.formatting import first_line
+from gui.formatting import first_line, plain_tip
 
 Key = tuple[str, str]
 MAX_EVENTS = 300
@@ -85,7 +85,7 @@ class EventsView(QWidget):
         stamp += f".{int((event.at % 1) * 1000):03d}"
         detail = event.error or ""
         item = QTreeWidgetItem([stamp, describe_event(event), first_line(detail, 300)])
-        item.setToolTip(2, detail)
+        item.setToolTip(2, plain_tip(detail) or "")
         item.setToolTip(0, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.at)))
         if event.kind == "transition":
             fg, _fill = badge_colors(str(event.state), self.palette())

@@ -59,3 +59,23 @@ def first_line(text: str | None, limit: int = 160) -> str:
             line = line.strip()
             return line if len(line) <= limit else line[: limit - 1] + "…"
     return ""
+
+
+#: Longest tooltip shown: a bundle's text must not grow a window or a tooltip without end.
+MAX_TIP = 2000
+
+
+def plain_tip(text: str | None) -> str | None:
+    """A tooltip that shows ``text`` literally.
+
+    Qt renders any tooltip that *looks* like HTML as rich text, with no switch to
+    turn that off: bundle text (names, descriptions, errors) could spoof a badge
+    or load a huge ``<img>``. Escaped and wrapped, it is always shown as typed.
+    """
+    if not text:
+        return None
+    import html
+
+    if len(text) > MAX_TIP:
+        text = text[:MAX_TIP] + "…"
+    return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>"

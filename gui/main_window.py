@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         self.loading_spinner = Spinner(loading, 22)
         self.loading_label = QLabel(loading)
         self.loading_label.setObjectName("loadingLabel")
+        self.loading_label.setTextFormat(Qt.TextFormat.PlainText)
         row.addWidget(self.loading_spinner)
         row.addWidget(self.loading_label)
         row.addStretch(1)
@@ -135,6 +136,7 @@ class MainWindow(QMainWindow):
         head = QHBoxLayout()
         self.ws_title = QLabel(centre)
         self.ws_title.setObjectName("workspaceTitle")
+        self.ws_title.setTextFormat(Qt.TextFormat.PlainText)
         self.filter_box = QLineEdit(centre)
         self.filter_box.setObjectName("filterBox")
         self.filter_box.setPlaceholderText("Filter bundles…")
@@ -148,6 +150,7 @@ class MainWindow(QMainWindow):
         centre_lay.addWidget(self.table, 1)
         self.empty_label = QLabel(self.table.viewport())
         self.empty_label.setObjectName("emptyLabel")
+        self.empty_label.setTextFormat(Qt.TextFormat.PlainText)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
 
@@ -569,6 +572,7 @@ class MainWindow(QMainWindow):
             self,
         )
         box.setInformativeText("The bundle is stopped and its stored settings are removed.")
+        box.setTextFormat(Qt.TextFormat.PlainText)  # the label is the bundle's display name
         uninstall = box.addButton("Uninstall", QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.formatting import plain_tip
+
 
 def describe_type(schema: dict[str, Any]) -> str:
     """A short type label for a JSON-schema property (``string``, ``array<integer>``...)."""
@@ -103,7 +105,7 @@ class ToolsView(QWidget):
             font = item.font(0)
             font.setBold(True)
             item.setFont(0, font)
-            item.setToolTip(2, tool.description or "")
+            item.setToolTip(2, plain_tip(tool.description) or "")
             schema = tool.input_schema or {}
             required = set(schema.get("required") or [])
             for pname, pschema in (schema.get("properties") or {}).items():
@@ -113,7 +115,7 @@ class ToolsView(QWidget):
                     [label, describe_type(pschema), str(pschema.get("description", ""))]
                 )
                 child.setData(0, Qt.ItemDataRole.UserRole, tool.name)
-                child.setToolTip(2, str(pschema.get("description", "")))
+                child.setToolTip(2, plain_tip(str(pschema.get("description", ""))) or "")
                 item.addChild(child)
             self.tree.addTopLevelItem(item)
             if tool.name == keep:

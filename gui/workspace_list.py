@@ -18,7 +18,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from gui.badge import badge_colors
-from gui.formatting import health_summary
+from gui.formatting import health_summary, plain_tip
 from gui.paint import draw_item_frame
 
 Index = QModelIndex | QPersistentModelIndex
@@ -111,7 +111,7 @@ class WorkspaceListModel(QAbstractListModel):
         if role == HEALTH_ROLE:
             return health_kind(self._instances_of(ws_id))
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{name}\n{health_summary(self._instances_of(ws_id))}\nid: {ws_id}"
+            return plain_tip(f"{name}\n{health_summary(self._instances_of(ws_id))}\nid: {ws_id}")
         return None
 
 
