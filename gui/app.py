@@ -96,6 +96,9 @@ class Console:
             messages.append(
                 f"Stopped {len(self.host.reaped)} bundle process(es) left by a previous session."
             )
+        notice = self.host.secrets_status().notice  # keyring wanted but unusable: say it once
+        if notice:
+            messages.append(notice)
         if self.host.load_errors:
             shown = "; ".join(self.host.load_errors[:3])
             messages.append(f"{len(self.host.load_errors)} problem(s) while loading: {shown}")

@@ -41,6 +41,8 @@ class DetailPane(QWidget):
         self._lc: Any = None
         self._key: tuple[str, str] | None = None
         self._label = ""
+        #: where sensitive values are kept ("Secrets: OS keyring (...)"), set by the window
+        self.secrets_summary = ""
         #: the data dir of the Host shown (tool arguments are remembered per data dir)
         self.data_dir: Any = None
         #: the open "Try a tool" dialog, if any
@@ -80,6 +82,8 @@ class DetailPane(QWidget):
         parts.append(f"{len(inst.tools)} tools")
         if inst.protected:
             parts.append("protected")
+        if self.secrets_summary:
+            parts.append(self.secrets_summary)
         self.title.setText("  ·  ".join(parts))
         hint = (
             ""

@@ -267,6 +267,7 @@ class MainWindow(QMainWindow):
         self.host = host
         self.lc = host.lifecycle
         self.detail.data_dir = host.data_dir
+        self.detail.secrets_summary = host.secrets_status().summary
         self.bridge.connect_lifecycle(self.lc)
         self.bundles.attach(self.lc.instances(), self.lc.get_instance, self._describe)
         self.workspaces.set_source(self.bundles.instances)

@@ -52,9 +52,12 @@ class SecretsStatus:
 
     @property
     def summary(self) -> str:
+        """Short, for the details line; ``reason`` and ``notice`` carry the why."""
         if self.store == "keyring":
-            return f"Secrets: OS keyring ({self.backend})"
-        return f"Secrets: 0600 file ({self.reason})" if self.reason else "Secrets: 0600 file"
+            return f"secrets in keyring ({self.backend})"
+        return (
+            "secrets in 0600 file: keyring unavailable" if self.fallback else "secrets in 0600 file"
+        )
 
     @property
     def notice(self) -> str | None:
