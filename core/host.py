@@ -289,7 +289,9 @@ class Host:
                 validate_server_name(server_name)
             except ConsoleError as exc:
                 raise InstallError(str(exc)) from None
-        inspected = await asyncio.to_thread(self._inspect, source, allow_invalid_signature)
+        inspected, runtime_warnings = await asyncio.to_thread(
+            self._inspect, source, allow_invalid_signature
+        )
         manifest = inspected.manifest
         signature = inspected.signature
         override_at: float | None = None
@@ -309,7 +311,7 @@ class Host:
             else:
                 name = server_name
             placed = await asyncio.to_thread(self._stage_and_place, inspected, name)
-            warnings = bundles.install_warnings(manifest)
+            warnings = bundles.install_warnings(manifest) + runtime_warnings
             if override_at is not None:
                 warnings.insert(
                     0,
@@ -346,13 +348,18 @@ class Host:
         self.lifecycle.check_setup(name, ws_id)
         return inst
 
-    def _inspect(self, source: Path, allow_invalid_signature: bool) -> bundles.Inspected:
+    def _inspect(
+        self, source: Path, allow_invalid_signature: bool
+    ) -> tuple[bundles.Inspected, list[str]]:
+        """In a thread: signature, archive and manifest checks, then the runtime checks."""
+        from core.runtimes import runtime_warnings
         from core.signatures.trust import load_trust_store
 
         roots = load_trust_store([self.trusted_publishers_file])
-        return bundles.inspect_source(
+        inspected = bundles.inspect_source(
             source, self._limits, roots, allow_invalid_signature=allow_invalid_signature
         )
+        return inspected, runtime_warnings(inspected.manifest)
 
     @property
     def trusted_publishers_file(self) -> Path:

@@ -315,6 +315,10 @@ def resolve_command(command: str, bundle_dir: Path, path_env: str | None, label:
             raise LaunchError(f"{label}: command {candidate} does not exist.")
         return str(candidate)
     found = shutil.which(command, path=path_env)
+    if not found and command == "uv":
+        from core.runtimes import find_uv  # the uv package's binary, when not on PATH
+
+        found = find_uv(path_env)
     if not found:
         raise LaunchError(f"{label}: command `{command}` was not found on PATH.")
     return found
