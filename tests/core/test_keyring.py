@@ -271,3 +271,29 @@ async def test_no_backend_falls_back_to_the_file(
         assert stored_file(h)["api_token"] == "plain-131"
         await h.lifecycle.start_bundle("vault", WS)
         assert proc_env(vault_pid(h))["VAULT_API_TOKEN"] == "plain-131"
+
+
+async def test_saved_while_locked_goes_to_the_file_then_into_the_keyring(
+    own_service: SecretService, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    async with opened(data) as h:
+        h.create_workspace("Team")
+        await h.install_bundle(WS, VAULT, server_name="vault")
+        await h.set_user_config(WS, "vault", {"api_token": "old-141"})
+        service = service_of(h)
+    own_service.lock()
+    async with opened(data) as h:  # fallback: the new value is kept in the file, said so
+        assert h.secrets_status().fallback
+        saved = await h.set_user_config(WS, "vault", {"api_token": "new-151"})
+        assert saved.outcome == "saved_stopped"
+        assert stored_file(h)["api_token"] == "new-151"
+        await h.lifecycle.start_bundle("vault", WS)
+        assert proc_env(vault_pid(h))["VAULT_API_TOKEN"] == "new-151"
+    own_service.stop_keyring()
+    own_service.start_keyring()  # unlocked again (the login password)
+    async with opened(data) as h:  # the newer file value wins and moves in
+        assert h.secrets_status().store == "keyring"
+        assert own_service.items(service) == {ITEM: '"new-151"'}
+        assert files_holding(data, "new-151") == [] and files_holding(data, "old-141") == []
+        assert proc_env(vault_pid(h))["VAULT_API_TOKEN"] == "new-151"
