@@ -51,3 +51,29 @@ async def seed(host: Host, root: Path | None = None) -> Workspace | None:
             log.warning("demo bundle %s not installed: %s", folder.name, exc)
             host.load_errors.append(str(exc))
     return host.workspace(ws.id)
+
+
+async def seed_if_empty(host: Host) -> Workspace | None:
+    """First launch (GUI or ``serve``): the Demo workspace, so a console never opens empty."""
+    if host.workspaces() or host.has_any_workspace():
+        return None
+    return await host.seed_demo()
+
+
+async def start_seeded(host: Host) -> None:
+    """Right after seeding: start the demo bundles that can (the vault waits for its token)."""
+    import asyncio
+
+    lc = host.lifecycle
+    keys = [
+        (ws.id, b.server_name)
+        for ws in host.workspaces()
+        for b in ws.bundles
+        if not getattr(lc.get_instance(b.server_name, ws.id), "needs_setup", None)
+    ]
+    results = await asyncio.gather(
+        *(lc.start_bundle(server, ws_id) for ws_id, server in keys), return_exceptions=True
+    )
+    for key, result in zip(keys, results, strict=True):
+        if isinstance(result, BaseException):
+            log.error("starting %s failed: %s", key, result)

@@ -6,7 +6,6 @@ the engine) is first imported.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -23,27 +22,17 @@ async def open_host(data_dir: Path | None) -> Any:
 
 async def seed_if_empty(host: Any) -> Any:
     """First launch: the Demo workspace, so the console never opens empty."""
-    if host.workspaces() or host.has_any_workspace():
-        return None
-    return await host.seed_demo()
+    from core.demo import seed_if_empty as seed
+
+    return await seed(host)
 
 
 async def restore_bundles(host: Any, *, demo: bool = False) -> None:
     """Start what should run: what was running last time (core's ``host.restore``), or,
-    right after seeding, the demo bundles that can start (the vault waits for its token)."""
+    right after seeding, the demo bundles that can start (core.demo.start_seeded)."""
     if not demo:
         await host.restore()
         return
-    lc = host.lifecycle
-    keys = [
-        (ws.id, b.server_name)
-        for ws in host.workspaces()
-        for b in ws.bundles
-        if not getattr(lc.get_instance(b.server_name, ws.id), "needs_setup", None)
-    ]
-    results = await asyncio.gather(
-        *(lc.start_bundle(server, ws_id) for ws_id, server in keys), return_exceptions=True
-    )
-    for key, result in zip(keys, results, strict=True):
-        if isinstance(result, BaseException):
-            log.error("starting %s failed: %s", key, result)
+    from core.demo import start_seeded
+
+    await start_seeded(host)

@@ -1,0 +1,92 @@
+"""``start | stop | restart WORKSPACE BUNDLE``, ``install``, ``uninstall``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from core.cli.main import run_with_session
+from core.cli.output import emit_json, err
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    for verb, text in (
+        ("start", "start a bundle"),
+        ("stop", "stop a bundle"),
+        ("restart", "restart a bundle (respawn_bundle: reads its credentials afresh)"),
+    ):
+        p = sub.add_parser(verb, parents=[common], help=text)
+        _target(p)
+        p.set_defaults(run=_lifecycle(verb))
+    p = sub.add_parser("install", parents=[common], help="install a bundle folder or .mcpb")
+    p.add_argument("workspace", help="workspace name or id")
+    p.add_argument("path", help="bundle folder or .mcpb file")
+    p.add_argument("--name", help="server name (default: derived from the manifest)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_install)
+    p = sub.add_parser("uninstall", parents=[common], help="stop and remove a bundle")
+    _target(p)
+    p.add_argument("--force", action="store_true", help="also when the bundle is protected")
+    p.set_defaults(run=run_uninstall)
+
+
+def _target(p: argparse.ArgumentParser) -> None:
+    p.add_argument("workspace", help="workspace name or id")
+    p.add_argument("bundle", help="server name or display name")
+    p.add_argument("--json", action="store_true")
+
+
+_DONE = {"start": "started", "stop": "stopped", "restart": "restarted"}
+
+
+def _lifecycle(verb: str):  # type: ignore[no-untyped-def]
+    def run(args: argparse.Namespace, data_dir: Path) -> int:
+        def body(session: Any) -> int:
+            target = {"workspace": args.workspace, "bundle": args.bundle}
+            result = session.call(verb, target)
+            if args.json:
+                emit_json(result)
+            elif result["ok"]:
+                print(f"{args.bundle}: {_DONE[verb]} ({result['outcome']}).")
+            if not result["ok"]:
+                if not args.json:
+                    err(result["error"] or f"{verb} failed ({result['outcome']}).")
+                return 1
+            return 0
+
+        return run_with_session(args, data_dir, body)
+
+    return run
+
+
+def run_install(args: argparse.Namespace, data_dir: Path) -> int:
+    def body(session: Any) -> int:
+        req = {"workspace": args.workspace, "path": str(Path(args.path).expanduser().absolute())}
+        if args.name:
+            req["server_name"] = args.name
+        result = session.call("install", req)
+        if args.json:
+            emit_json(result)
+            return 0
+        print(f'Installed "{result["bundle"]}" (stopped).')
+        for warning in result["warnings"]:
+            print(f"warning: {warning}")
+        if result["needs_setup"]:
+            print(f"Needs setup: {result['needs_setup']}")
+        return 0
+
+    return run_with_session(args, data_dir, body)
+
+
+def run_uninstall(args: argparse.Namespace, data_dir: Path) -> int:
+    def body(session: Any) -> int:
+        req = {"workspace": args.workspace, "bundle": args.bundle, "force": args.force}
+        result = session.call("uninstall", req)
+        if args.json:
+            emit_json(result)
+        else:
+            print(f'Uninstalled "{result["bundle"]}".')
+        return 0
+
+    return run_with_session(args, data_dir, body)

@@ -1,0 +1,71 @@
+"""One CLI command's way to the data dir: the running console, or the dir itself.
+
+With a console listening, every call goes over the control socket. Without
+one, the command opens the data dir under its lock (a Host that starts
+nothing) and runs the very same operation table, so both answer alike;
+operations that need live processes say that no console is running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from core.service.client import Remote
+from core.service.protocol import NO_CONSOLE, ServiceError
+
+
+class Session:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.remote = Remote.find(data_dir)
+        self._runner: asyncio.Runner | None = None
+        self._ops: Any = None
+
+    @property
+    def offline(self) -> bool:
+        return self.remote is None
+
+    def call(self, op: str, args: dict[str, Any] | None = None) -> Any:
+        if self.remote is not None:
+            return self.remote.call(op, args)
+        ops = self._offline_ops()
+        assert self._runner is not None
+        return self._runner.run(ops.run(op, args or {}))
+
+    @contextlib.contextmanager
+    def stream(self, op: str, args: dict[str, Any] | None = None) -> Iterator[Iterator[dict]]:
+        if self.remote is None:
+            from core.service.ops import no_console_message
+
+            raise ServiceError(NO_CONSOLE, no_console_message(_HostLike(self.data_dir)))
+        with self.remote.stream(op, args) as events:
+            yield events
+
+    def _offline_ops(self) -> Any:
+        if self._ops is None:
+            from core.host import Host
+            from core.service.ops import Operations
+
+            self._runner = asyncio.Runner()
+            host = self._runner.run(Host.open(self.data_dir, restore=False))
+            self._ops = Operations(host, "offline")
+            print("(no console running: working on the data dir directly)", file=sys.stderr)
+        return self._ops
+
+    def close(self) -> None:
+        if self._runner is not None:
+            if self._ops is not None:
+                self._ops.close()
+                self._runner.run(self._ops.host.shutdown())
+            self._runner.close()
+            self._runner = None
+
+
+class _HostLike:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
