@@ -420,6 +420,41 @@ class Host:
     def install_warnings(self, ws_id: str, server_name: str) -> list[str]:
         return list(self._bundle(ws_id, server_name)[1].warnings)
 
+    def bundle_details(self, ws_id: str, server_name: str) -> dict[str, Any]:
+        """What the details view and ``status`` show about where a bundle came from.
+
+        Plain data: provenance (signature verdict and summary, any override),
+        install warnings (official-schema problems among them) and the manifest's
+        metadata for the administrator.
+        """
+        _ws, bundle = self._bundle(ws_id, server_name)
+        m = self._manifest_for(bundle)
+        sig = bundle.signature
+        return {
+            "signature": sig.summary if sig is not None else "Not checked (installed earlier)",
+            "signature_info": sig.model_dump() if sig is not None else None,
+            "signature_override_at": bundle.signature_override_at,
+            "warnings": list(bundle.warnings),
+            "source": bundle.source,
+            "name": m.name,
+            "display_name": m.label,
+            "version": m.version,
+            "description": m.description,
+            "long_description": m.long_description,
+            "author": m.author.model_dump(exclude_none=True),
+            "license": m.license,
+            "homepage": m.homepage,
+            "documentation": m.documentation,
+            "support": m.support,
+            "privacy_policies": list(m.privacy_policies),
+            "repository": m.repository.model_dump() if m.repository else None,
+            "keywords": list(m.keywords),
+            "icon": m.icon,
+            "icons": [i.model_dump(exclude_none=True) for i in m.icons],
+            "screenshots": list(m.screenshots),
+            "localization": m.localization.model_dump() if m.localization else None,
+        }
+
     def signature(self, ws_id: str, server_name: str) -> signatures.SignatureInfo | None:
         """What the signature check said at install (None for entries older than the check)."""
         return self._bundle(ws_id, server_name)[1].signature

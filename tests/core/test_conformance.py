@@ -253,6 +253,21 @@ def test_metadata_is_kept_for_the_details_view() -> None:
     assert m.localization is not None and m.localization.default_locale == "en-US"
 
 
+async def test_details_carry_metadata_and_schema_warnings(tmp_path: Path) -> None:
+    from tests.core.data.hosting import opened
+
+    data = changed("homepage", "not a url")
+    data.update(license="MIT", keywords=["k"])
+    async with opened(tmp_path / "data") as host:
+        host.create_workspace("Team")
+        inst = await host.install_bundle("ws_team", write_bundle(tmp_path / "b", data))
+        details = host.bundle_details("ws_team", inst.server_name)
+    assert (details["license"], details["keywords"]) == ("MIT", ["k"])
+    assert details["homepage"] == "not a url"  # kept as typed, and named in the warnings
+    assert "Official MCPB schema: homepage: not a valid URL." in details["warnings"]
+    assert details["signature"] == "Unsigned"
+
+
 def test_metadata_of_the_wrong_shape_is_dropped_and_named() -> None:
     data = changed("license", 42)
     data.update(keywords="oops", repository=["x"], icons=[{"size": "16x16"}])

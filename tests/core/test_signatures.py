@@ -58,6 +58,8 @@ async def test_self_signed_bundle_installs_as_signed_self_signed(
     assert info is not None and (info.status, info.trust) == ("signed", "self-signed")
     assert "CN=MCPB Self-Signed Certificate" in info.subject
     assert "self-signed" in info.summary and len(info.fingerprint) == 64
+    details = host.bundle_details("ws_team", inst.server_name)
+    assert details["signature"] == info.summary and details["signature_override_at"] is None
     # persisted with the entry, so the next console shows the same verdict
     data = json.loads((tmp_path / "data/workspaces/ws_team/workspace.json").read_text())
     assert data["bundles"][0]["signature"]["trust"] == "self-signed"
@@ -124,6 +126,9 @@ async def test_invalid_signature_override_is_recorded(
     with pytest.raises(SignatureError):
         await host.install_bundle("ws_team", bad)
     inst = await host.install_bundle("ws_team", bad, allow_invalid_signature=True)
+    details = host.bundle_details("ws_team", inst.server_name)
+    assert details["signature"].startswith("Invalid signature: the signature does not match")
+    assert details["signature_override_at"] is not None
     entry = host.workspace("ws_team").bundle(inst.server_name)
     assert entry is not None and entry.signature is not None
     assert entry.signature.status == "invalid" and entry.signature_override_at is not None
