@@ -6,12 +6,29 @@ BIN := $(VENV)/bin
 QT_DEBS := libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core
 # A real Secret Service for the keyring tests (tests/secret_service.py starts a private one).
 KEYRING_DEBS := dbus gnome-keyring
+# What Qt's xcb platform plugin (a real X display) needs on top: `ldd` of
+# PySide6/Qt/plugins/platforms/libqxcb.so and libQt6XcbQpa.so.6, each .so mapped
+# to its Debian package (libxcb-cursor0 is dlopen'ed, so ldd alone misses it).
+XCB_DEBS := libx11-6 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 \
+  libxcb-keysyms1 libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 \
+  libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0
+# The test suite's real-display launch test: a virtual X server and a window probe.
+TEST_DEBS := xvfb x11-utils
+STAMP := $(VENV)/.installed
 
-.PHONY: run test install system-deps test-tools lint format bench screenshots clean
+.PHONY: run test install system-deps test-deps test-tools apt-install lint format bench screenshots clean
 
-# Debian packages Qt needs offscreen (and the keyring tests); installed only when one is missing.
+# Debian packages Qt needs (offscreen and on a real X display) and the keyring tests;
+# installed only when one is missing.
 system-deps:
-	@missing=""; for p in $(QT_DEBS) $(KEYRING_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) -s apt-install DEBS="$(QT_DEBS) $(XCB_DEBS) $(KEYRING_DEBS)"
+
+test-deps:
+	@$(MAKE) -s apt-install DEBS="$(TEST_DEBS)"
+
+apt-install:
+	@have=" $$(dpkg-query -W -f='$${Package}:$${db:Status-Status} ' $(DEBS) 2>/dev/null) "; \
+	missing=""; for p in $(DEBS); do case "$$have" in *" $$p:installed "*) ;; *) missing="$$missing $$p";; esac; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -21,9 +38,12 @@ system-deps:
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-install: system-deps $(BIN)/python
+# pip runs only when pyproject.toml changed since the last install, so the
+# second `make run` starts the window without touching pip.
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,dev]'
+	@touch $@
 
 # The official mcpb CLI (npm), for tests that pack and sign bundles the way authors do.
 MCPB_VERSION := 2.1.2
@@ -33,6 +53,9 @@ $(MCPB):
 	@command -v npm >/dev/null || { echo "npm not found: tests that need the mcpb CLI will skip"; exit 0; }; \
 	npm install -s --no-audit --no-fund --prefix .ci-tools @anthropic-ai/mcpb@$(MCPB_VERSION)
 
+install: system-deps $(STAMP)
+
+# `make run ARGS="--data-dir DIR"` runs on another data directory.
 run: install
 	$(BIN)/bundle-console $(ARGS)
 
@@ -41,7 +64,7 @@ lint:
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: install test-tools lint
+test: install test-deps test-tools lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 format:
