@@ -32,6 +32,7 @@ import pytest
 from core.errors import DataError
 from core.host import Host
 from core.states import BundleState
+from core.workspaces import FORMAT, Workspace
 from tests.procs import marked_processes, proc_env
 from tests.reliability.support import SOAK, files_under, opened, write_bundle, ws_name
 
@@ -108,7 +109,11 @@ def read_versions(data: Path) -> tuple[int, int]:
     assert creds == creds_version(n), f"credentials file is not version {n}"
     ws = json.loads((data / f"workspaces/{WS}/workspace.json").read_text())
     m = int(ws["name"].split()[1])
-    expected = {"format": 1, **workspace_version(m)}
+    # Through the model, so fields added later with defaults are expected too.
+    expected = {
+        "format": FORMAT,
+        **Workspace.model_validate(workspace_version(m)).model_dump(mode="json"),
+    }
     assert ws == expected, f"workspace.json is not version {m}"
     return n, m
 
@@ -145,7 +150,12 @@ async def test_sigkilled_writer_never_leaves_a_torn_file(tmp_path: Path) -> None
             zygote.stdin.write(f"{max(last) + 1}\n")
             zygote.stdin.flush()
             pid = int(zygote.stdout.readline())
-            time.sleep(rng.uniform(0.002, 0.04))  # a random moment of the write loop
+            # Let the writer get going (on a loaded machine a fixed sleep may end before its
+            # first write), then kill it at a random moment of its write loop.
+            deadline = time.monotonic() + 2.0
+            while read_versions(data) == last and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(rng.uniform(0.0, 0.02))
             os.kill(pid, signal.SIGKILL)
             status = int(zygote.stdout.readline())
             assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
