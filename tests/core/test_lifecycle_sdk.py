@@ -64,8 +64,10 @@ async def test_demo_clock_tools_and_stop(lc, table: SpecTable):
     t0 = time.perf_counter()
     await lc.respawn_bundle("clock", WS)
     print(f"demo-clock respawn: {(time.perf_counter() - t0) * 1000:.0f} ms")
-    t0 = time.perf_counter()
+    proc = lc.get_instance("clock", WS)._proc
+    assert proc is not None
     await lc.stop_bundle("clock", WS)
-    # The SDK server exits on stdin EOF, so stop never needs SIGTERM.
-    assert time.perf_counter() - t0 < lc.stop_grace
+    # The SDK server exits on stdin EOF, so stop never needs SIGTERM: it ends with 0,
+    # not -SIGTERM / -SIGKILL (an outcome, not a timing, so load cannot fail it).
+    assert proc.returncode == 0, proc.returncode
     assert marked_processes(table.tag) == {}
