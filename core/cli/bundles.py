@@ -23,6 +23,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("workspace", help="workspace name or id")
     p.add_argument("path", help="bundle folder or .mcpb file")
     p.add_argument("--name", help="server name (default: derived from the manifest)")
+    p.add_argument(
+        "--allow-invalid-signature",
+        action="store_true",
+        help="install even though the signature does not match (recorded on the bundle)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_install)
     p = sub.add_parser("uninstall", parents=[common], help="stop and remove a bundle")
@@ -65,11 +70,15 @@ def run_install(args: argparse.Namespace, data_dir: Path) -> int:
         req = {"workspace": args.workspace, "path": str(Path(args.path).expanduser().absolute())}
         if args.name:
             req["server_name"] = args.name
+        if args.allow_invalid_signature:
+            req["allow_invalid_signature"] = True
         result = session.call("install", req)
         if args.json:
             emit_json(result)
             return 0
         print(f'Installed "{result["bundle"]}" (stopped).')
+        if result.get("signature"):
+            print(f"Signature: {result['signature']}")
         for warning in result["warnings"]:
             print(f"warning: {warning}")
         if result["needs_setup"]:

@@ -30,6 +30,20 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
     return run_with_session(args, data_dir, body)
 
 
+def _signature(b: dict[str, Any]) -> str:
+    """The short form for the table; the full sentence follows it."""
+    status = b.get("signature_status")
+    if status is None:
+        return "-"
+    if status == "invalid":
+        return "INVALID (override)" if b.get("signature_override") else "INVALID"
+    if status == "signed":
+        return {"trusted": "signed", "self-signed": "self-signed"}.get(
+            b.get("signature_trust") or "", "signed (untrusted)"
+        )
+    return "unsigned"
+
+
 def render(result: dict[str, Any]) -> str:
     if result["console"] == "offline":
         lines = ["No console running: every bundle is stopped."]
@@ -40,7 +54,7 @@ def render(result: dict[str, Any]) -> str:
         if not ws["bundles"]:
             lines.append("  (no bundles)")
             continue
-        rows = [["BUNDLE", "STATE", "PID", "UPTIME", "RESTARTS", "NOTE"]]
+        rows = [["BUNDLE", "STATE", "PID", "UPTIME", "RESTARTS", "SIGNATURE", "NOTE"]]
         for b in ws["bundles"]:
             note = b["needs_setup"] or b["last_error"] or ""
             if b["protected"]:
@@ -52,8 +66,14 @@ def render(result: dict[str, Any]) -> str:
                     str(b["pid"] or "-"),
                     duration(b["uptime"]),
                     str(b["restarts"]),
+                    _signature(b),
                     note.splitlines()[0] if note else "",
                 ]
             )
         lines.append(table(rows))
+        for b in ws["bundles"]:
+            if b.get("signature_status") in ("signed", "invalid"):
+                lines.append(f"  {b['server_name']}: {b['signature']}")
+            for warning in b.get("warnings", []):
+                lines.append(f"  {b['server_name']}: warning: {warning}")
     return "\n".join(lines)

@@ -215,6 +215,12 @@ def _bundle_status(ops: Operations, ws: Workspace, b: InstalledBundle) -> dict[s
         "needs_setup": inst.needs_setup if inst else None,
         "last_error": inst.last_error if inst else None,  # redacted by the engine
         "protected": b.protected,
+        # provenance and install warnings (official-schema problems among them)
+        "signature": b.signature.summary if b.signature else "Not checked (installed earlier)",
+        "signature_status": b.signature.status if b.signature else None,
+        "signature_trust": b.signature.trust if b.signature else None,
+        "signature_override": b.signature_override_at is not None,
+        "warnings": list(b.warnings),
     }
 
 
@@ -314,10 +320,17 @@ async def op_config_clear(ops: Operations, args: dict[str, Any]) -> Any:
 
 async def op_install(ops: Operations, args: dict[str, Any]) -> Any:
     ws = ops.workspace(args["workspace"])
-    inst = await ops.host.install_bundle(ws.id, args["path"], args.get("server_name"))
+    inst = await ops.host.install_bundle(
+        ws.id,
+        args["path"],
+        args.get("server_name"),
+        allow_invalid_signature=bool(args.get("allow_invalid_signature")),
+    )
+    signature = ops.host.signature(ws.id, inst.server_name)
     return {
         "workspace": ws.id,
         "bundle": inst.server_name,
+        "signature": signature.summary if signature else None,
         "warnings": ops.host.install_warnings(ws.id, inst.server_name),
         "needs_setup": inst.needs_setup,
     }
@@ -406,7 +419,15 @@ OPS: dict[str, Op] = {
     "config_show": Op(op_config_show, WSB),
     "config_set": Op(op_config_set, {**WSB, "values": ((dict,), True)}),
     "config_clear": Op(op_config_clear, {**WSB, "keys": ((list,), False)}),
-    "install": Op(op_install, {**WS, "path": (S, True), "server_name": (S, False)}),
+    "install": Op(
+        op_install,
+        {
+            **WS,
+            "path": (S, True),
+            "server_name": (S, False),
+            "allow_invalid_signature": ((bool,), False),
+        },
+    ),
     "uninstall": Op(op_uninstall, {**WSB, "force": ((bool,), False)}),
     "workspace_list": Op(op_ws_list, {}),
     "workspace_create": Op(op_ws_create, {"name": (S, True)}),
