@@ -88,6 +88,20 @@ def check_platform(manifest: Manifest, source: Path, platform: str | None = None
         raise InstallError(f"{source}: {manifest.label} supports {supported}, not {platform}.")
 
 
+def _check_folder_manifest_size(source: Path, limits: ArchiveLimits) -> None:
+    """The archive's manifest cap applies to a folder's too (load_manifest has a fixed one)."""
+    path = source / MANIFEST_NAME
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # load_manifest says what is wrong
+    if size > limits.max_manifest_bytes:
+        raise ManifestError(
+            str(path),
+            [f"{path}: manifest is {size} bytes, over the {limits.max_manifest_bytes} byte limit"],
+        )
+
+
 def inspect_source(
     source: Path,
     limits: ArchiveLimits = DEFAULT_LIMITS,
@@ -103,6 +117,7 @@ def inspect_source(
     """
     if source.is_dir():
         _check_folder(source, limits)
+        _check_folder_manifest_size(source, limits)
         manifest = load_manifest(source)
         check_platform(manifest, source)
         return Inspected(source, manifest, is_zip=False)

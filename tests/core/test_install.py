@@ -235,15 +235,29 @@ async def test_broken_manifest_as_mcpb_writes_nothing(
 
 
 @pytest.mark.parametrize(
-    ("limits", "message"),
+    ("limits", "message", "folder_message"),
     [
-        (ArchiveLimits(max_total_bytes=1500), "archive unpacks to more than 1500 bytes"),
-        (ArchiveLimits(max_entry_bytes=1000), "over the 1000 byte per-file limit"),
-        (ArchiveLimits(max_entries=2), "more than 2 entries"),
-        (ArchiveLimits(max_manifest_bytes=100), "over the 100 byte limit"),
+        (
+            ArchiveLimits(max_total_bytes=1500),
+            "archive unpacks to more than 1500 bytes",
+            "over the 1500 byte size limit",
+        ),
+        (
+            ArchiveLimits(max_entry_bytes=1000),
+            "over the 1000 byte per-file limit",
+            "over the 1000 byte per-file limit",
+        ),
+        (ArchiveLimits(max_entries=2), "more than 2 entries", "more than 2 files"),
+        (
+            ArchiveLimits(max_manifest_bytes=100),
+            "over the 100 byte limit",
+            "over the 100 byte limit",
+        ),
     ],
 )
-async def test_archive_size_limits(tmp_path: Path, limits: ArchiveLimits, message: str) -> None:
+async def test_archive_size_limits(
+    tmp_path: Path, limits: ArchiveLimits, message: str, folder_message: str
+) -> None:
     archive = write_zip(
         tmp_path / "big.mcpb",
         {"manifest.json": json.dumps(manifest()), "a.bin": "a" * 1200, "b.bin": "b" * 200},
@@ -258,9 +272,7 @@ async def test_archive_size_limits(tmp_path: Path, limits: ArchiveLimits, messag
         folder = tmp_path / "folder"
         with zipfile.ZipFile(archive) as zf:
             zf.extractall(folder)
-        if limits.max_manifest_bytes == 100:
-            return
-        with pytest.raises(InstallError):
+        with pytest.raises((InstallError, ManifestError), match=folder_message):
             await host.install_bundle("ws_team", folder)
         assert snapshot(host.data_dir) == before
 
