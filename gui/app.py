@@ -64,15 +64,26 @@ class Console:
         self.failed: str | None = None
         #: restarts what should run (set by :meth:`load`; awaited by shutdown)
         self.restore_task: asyncio.Task[None] | None = None
+        #: the control socket this console answers (core.service.server.ControlServer)
+        self.control: Any = None
+        #: what the takeover of a headless console did (None: there was none)
+        self.took_over: str | None = None
 
     def start(self) -> None:
         self.load_task = asyncio.ensure_future(self.load())
 
     async def load(self) -> None:
-        from gui.startup import open_host, restore_bundles, seed_if_empty
+        from gui.startup import (
+            listen_for_cli,
+            open_host,
+            restore_bundles,
+            seed_if_empty,
+            take_over_headless,
+        )
 
         window = self.window
         try:
+            self.took_over = await take_over_headless(self.data_dir)
             self.host = await open_host(self.data_dir)
         except Exception as exc:  # the data dir is unusable: say why, keep the window
             self.failed = f"Cannot open the data directory: {exc}"
@@ -83,6 +94,7 @@ class Console:
         if window.closing:
             return
         window.attach(self.host)  # listening before the demo is seeded or anything starts
+        self.control = await listen_for_cli(self.host)
         seeded = await seed_if_empty(self.host)
         messages = []
         if seeded is not None:
@@ -117,6 +129,9 @@ class Console:
             with contextlib.suppress(Exception):
                 await self.load_task
         self.window.detach()
+        if self.control is not None:  # no CLI request may start work while we stop
+            with contextlib.suppress(Exception):
+                await self.control.close()
         if self.host is not None:
             await self.host.shutdown()
         if self.restore_task is not None:

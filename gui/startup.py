@@ -6,6 +6,7 @@ the engine) is first imported.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,37 @@ async def open_host(data_dir: Path | None) -> Any:
     from core import Host
 
     return await Host.open(data_dir, restore=False)
+
+
+async def take_over_headless(data_dir: Path | None) -> str | None:
+    """A headless ``serve`` holds the data dir: ask it to hand over and wait for its lock.
+
+    Returns a line for the log (None when nobody listened). A GUI holding the dir
+    refuses; then ``open_host`` reports the data dir in use, as before.
+    """
+    from core.paths import resolve_data_dir
+    from core.service.client import take_over
+    from core.service.protocol import ServiceError
+
+    try:
+        took = await asyncio.to_thread(take_over, resolve_data_dir(data_dir))
+    except (ServiceError, OSError) as exc:
+        log.warning("no takeover: %s", exc)
+        return None
+    if took:
+        log.info("%s", took)
+    return took
+
+
+async def listen_for_cli(host: Any) -> Any:
+    """Answer the control socket (CLI, gateway): this console owns the Host, not a client."""
+    from core.service.server import ControlServer
+
+    try:
+        return await ControlServer.start(host, "gui")
+    except OSError as exc:  # the window still works; only scripted callers cannot reach it
+        log.error("control socket unavailable: %s", exc)
+        return None
 
 
 async def seed_if_empty(host: Any) -> Any:
