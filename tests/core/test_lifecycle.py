@@ -303,8 +303,9 @@ async def test_deliberate_stop_is_never_revived(lc, table):
     await lc.start_bundle("calm", WS)
     pid = lc.get_instance("calm", WS).pid
     await lc.stop_bundle("calm", WS)
-    await asyncio.sleep(0.5)  # longer than the first backoff step
     inst = lc.get_instance("calm", WS)
+    # A bound 40 times the first backoff step: a revival would show up long before.
+    assert not await wait_for(lambda: lc.spawn_count > 1 or inst.state is not S.STOPPED, 2.0)
     assert inst.state is S.STOPPED and inst.pid is None and not pid_alive(pid)
     assert lc.spawn_count == 1
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -59,10 +58,11 @@ async def test_bundles_left_by_a_killed_console_are_stopped(tmp_path: Path):
         assert await wait_for(lambda: sum(map(len, marked_processes(tag).values())) == 6)
         console.send_signal(signal.SIGKILL)
         console.wait()
-        await asyncio.sleep(0.3)  # servers that honour stdin EOF exit by themselves
+        # Servers that honour stdin EOF exit by themselves; the one ignoring
+        # SIGTERM/EOF and the grandchildren outlive the console.
+        survivors = {f"{tag}:ws_a/{n}" for n in ("stubborn", "parent", "daemon")}
+        assert await wait_for(lambda: set(marked_processes(tag)) == survivors, 10)
         left = marked_processes(tag)
-        # The one ignoring SIGTERM/EOF and the grandchildren outlive the console.
-        assert set(left) == {f"{tag}:ws_a/{n}" for n in ("stubborn", "parent", "daemon")}, left
         assert len(left[f"{tag}:ws_a/daemon"]) == 1  # the server left, its escapee stayed
 
         messages = await reap_orphans(ProcessRecords(run_dir), grace=0.5)

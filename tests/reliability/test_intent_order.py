@@ -115,7 +115,8 @@ async def test_a_save_while_a_stop_is_in_progress_does_not_revive_the_bundle(
     saved = await bench.host.set_user_config(bench.ws, "svc", {"token": "tok-after-stop"})
     await asyncio.gather(start, stop)
     assert saved.outcome == "saved_stopped" and saved.respawn is None
-    await asyncio.sleep(0.3)  # room for a wrongly queued respawn to show itself
+    # A much longer bound than a queued respawn needs to show itself.
+    assert not await wait_for(lambda: inst.state is not S.STOPPED or bench.pids("svc") != [], 2.0)
     assert inst.state is S.STOPPED and bench.pids("svc") == []
     assert bench.desired("svc") is False
     # the value was kept: the next Start uses it

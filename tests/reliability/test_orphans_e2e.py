@@ -249,7 +249,8 @@ async def test_a_second_console_on_the_same_data_dir_leaves_the_first_alone(
             await Host.open(tmp_path / "data", **FAST)
         assert str(tmp_path / "data") in str(info.value)
         assert f"pid {first.pid}" in str(info.value)
-        await asyncio.sleep(0.5)  # room for a wrongly reaped bundle to be restarted
+        # A much longer bound than a wrong reap (and restart) needs to show itself.
+        assert not await wait_for(lambda: marked_processes(tag) != {f"{ws}/svc": [pid]}, 3.0)
         assert marked_processes(tag) == {f"{ws}/svc": [pid]}
         assert (tmp_path / f"data/run/{ws}/svc.json").exists()
     finally:
