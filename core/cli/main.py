@@ -25,6 +25,7 @@ VERB_MODULES = [
     "core.cli.config",
     "core.cli.workspace",
     "core.cli.logs",
+    "core.cli.secrets",
 ]
 #: options the GUI shares with the CLI, skipped when looking for a subcommand
 _VALUED = {"--data-dir", "--log-level"}

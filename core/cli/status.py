@@ -49,6 +49,13 @@ def render(result: dict[str, Any]) -> str:
         lines = ["No console running: every bundle is stopped."]
     else:
         lines = [f"Console: {result['console']} (pid {result['pid']})"]
+    secrets = result.get("secrets")
+    if secrets:  # where sensitive values are kept; a keyring fallback is said here too
+        lines.append(f"Secrets: {secrets['summary']}")
+        if secrets.get("fallback"):
+            lines.append(
+                f"  Keyring unavailable ({secrets['reason']}): secrets are kept in 0600 files."
+            )
     for ws in result["workspaces"]:
         lines.append(f"\n{ws['name']} ({ws['id']})")
         if not ws["bundles"]:

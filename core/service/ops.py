@@ -229,6 +229,7 @@ async def op_status(ops: Operations, args: dict[str, Any]) -> Any:
     return {
         "console": ops.mode,
         "pid": os.getpid() if ops.mode != "offline" else None,
+        "secrets": ops.host.secrets_status().as_dict(),  # keyring or file, and why (core.secrets)
         "workspaces": [
             {
                 "id": ws.id,
@@ -365,6 +366,16 @@ async def op_ws_delete(ops: Operations, args: dict[str, Any]) -> Any:
     return _ws_json(ws)
 
 
+async def op_secrets_move_to_file(ops: Operations, args: dict[str, Any]) -> Any:
+    moved = await ops.host.move_secrets_to_file()
+    return {"moved": moved, "secrets": ops.host.secrets_status().as_dict()}
+
+
+async def op_secrets_move_to_keyring(ops: Operations, args: dict[str, Any]) -> Any:
+    problems = await ops.host.move_secrets_to_keyring()
+    return {"problems": problems, "secrets": ops.host.secrets_status().as_dict()}
+
+
 async def op_logs(ops: Operations, args: dict[str, Any]) -> Any:
     ws, b = ops.target(args)
     lines = int(args.get("lines", 50))
@@ -436,6 +447,8 @@ OPS: dict[str, Op] = {
     "logs": Op(op_logs, {**WSB, "lines": ((int,), False)}),
     "logs_follow": Op(stream=stream_logs, args={**WSB, "lines": ((int,), False)}, live=True),
     "events": Op(op_events, {}),
+    "secrets_move_to_file": Op(op_secrets_move_to_file, {}),
+    "secrets_move_to_keyring": Op(op_secrets_move_to_keyring, {}),
     "events_follow": Op(stream=stream_events, args={}, live=True),
     "handover": Op(op_handover, {}),
 }
