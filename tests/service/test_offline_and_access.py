@@ -82,7 +82,8 @@ def test_cli_path_imports_neither_qt_nor_mcp(tmp_path: Path) -> None:
         "import sys\n"
         "from core.cli.main import main\n"
         "rc = main(sys.argv[1:])\n"
-        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'qasync', 'mcp', 'gui'})\n"
+        "top = {m.split('.')[0] for m in sys.modules}\n"
+        "heavy = sorted(top & {'PySide6', 'qasync', 'mcp', 'gui'})\n"
         "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
         "sys.exit(rc)\n"
     )
