@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from core.demo import demo_bundles_root
+from benchmarks.support import write_fixture_bundle
 from core.host import Host
 from core.secrets import SECRETS_ENV, KeyringUnavailable, is_marker
 from core.states import BundleState
@@ -25,11 +25,29 @@ from tests.core.data.hosting import bundle_processes, opened
 from tests.procs import proc_env
 from tests.secret_service import SecretService, available
 
-VAULT = demo_bundles_root() / "demo-vault"
 WS = "ws_team"
 ITEM = f"{WS}/vault/api_token"
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=str(available()))
+
+
+@pytest.fixture(scope="module")
+def vault_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dependency-free fixture server (fast to spawn) with demo-vault's fields."""
+    folder = write_fixture_bundle(tmp_path_factory.mktemp("src") / "kr-vault", "kr-vault")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["server"]["mcp_config"]["env"] = {
+        "VAULT_API_TOKEN": "${user_config.api_token}",
+        "VAULT_MAX_ITEMS": "${user_config.max_items}",
+        "VAULT_READ_ONLY": "${user_config.read_only}",
+    }
+    manifest["user_config"] = {
+        "api_token": {"type": "string", "title": "API token", "sensitive": True, "required": True},
+        "max_items": {"type": "number", "title": "Max", "default": 50, "required": False},
+        "read_only": {"type": "boolean", "title": "RO", "default": False, "required": False},
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +82,10 @@ def own_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretService]:
 
 
 @pytest.fixture
-async def host(keyring_env: SecretService, tmp_path: Path) -> AsyncIterator[Host]:
+async def host(keyring_env: SecretService, tmp_path: Path, vault_src: Path) -> AsyncIterator[Host]:
     async with opened(tmp_path / "data") as h:
         h.create_workspace("Team")
-        await h.install_bundle(WS, VAULT, server_name="vault")
+        await h.install_bundle(WS, vault_src, server_name="vault")
         yield h
 
 
@@ -123,14 +141,30 @@ async def test_save_respawn_rotate_and_no_trace_in_the_data_dir(
         assert files_holding(host.data_dir, value) == []
 
 
+async def test_concurrent_saves_stay_group_committed_and_coalesced(
+    host: Host, keyring_env: SecretService
+) -> None:
+    await host.set_user_config(WS, "vault", {"api_token": "start-181"})
+    await host.lifecycle.start_bundle("vault", WS)
+    spawns = host.lifecycle.spawn_count
+    results = await asyncio.gather(
+        *(host.set_user_config(WS, "vault", {"api_token": f"burst-{i:03d}"}) for i in range(8))
+    )
+    assert all(r.outcome == "respawned" for r in results)
+    assert host.lifecycle.spawn_count - spawns <= 2  # coalesced as with the file store
+    assert proc_env(vault_pid(host))["VAULT_API_TOKEN"] == "burst-007"  # the last write won
+    assert keyring_env.items(service_of(host)) == {ITEM: '"burst-007"'}
+    assert host._credentials.lock_count == 0
+
+
 async def test_migration_file_to_keyring_to_file_loses_nothing(
-    keyring_env: SecretService, tmp_path: Path
+    keyring_env: SecretService, tmp_path: Path, vault_src: Path
 ) -> None:
     data = tmp_path / "data"
     async with opened(data, secrets="file") as h:  # an existing console: values in the file
         assert h.secrets_status().store == "file"
         h.create_workspace("Team")
-        await h.install_bundle(WS, VAULT, server_name="vault")
+        await h.install_bundle(WS, vault_src, server_name="vault")
         await h.set_user_config(WS, "vault", {"api_token": "moving-token-333", "read_only": True})
         assert files_holding(data, "moving-token-333") != []
 
@@ -164,10 +198,10 @@ async def test_migration_file_to_keyring_to_file_loses_nothing(
 
 
 async def test_uninstall_and_workspace_delete_remove_the_items(
-    host: Host, keyring_env: SecretService
+    host: Host, keyring_env: SecretService, vault_src: Path
 ) -> None:
     other = host.create_workspace("Other")
-    await host.install_bundle(other.id, VAULT, server_name="vault")
+    await host.install_bundle(other.id, vault_src, server_name="vault")
     await host.set_user_config(WS, "vault", {"api_token": "team-token-555"})
     saved = await host.set_user_config(other.id, "vault", {"api_token": "other-token-666"})
     assert saved.outcome == "saved_stopped"
@@ -182,11 +216,11 @@ async def test_uninstall_and_workspace_delete_remove_the_items(
 
 
 async def test_a_keyring_that_vanishes_mid_session_loses_nothing(
-    own_service: SecretService, tmp_path: Path
+    own_service: SecretService, tmp_path: Path, vault_src: Path
 ) -> None:
     async with opened(tmp_path / "data") as h:
         h.create_workspace("Team")
-        await h.install_bundle(WS, VAULT, server_name="vault")
+        await h.install_bundle(WS, vault_src, server_name="vault")
         await h.set_user_config(WS, "vault", {"api_token": "before-777"})
         await h.lifecycle.start_bundle("vault", WS)
         pid = vault_pid(h)
@@ -211,12 +245,12 @@ async def test_a_keyring_that_vanishes_mid_session_loses_nothing(
 
 
 async def test_a_locked_keyring_means_needs_setup_and_the_file_fallback_says_so(
-    own_service: SecretService, tmp_path: Path
+    own_service: SecretService, tmp_path: Path, vault_src: Path
 ) -> None:
     data = tmp_path / "data"
     async with opened(data) as h:
         h.create_workspace("Team")
-        await h.install_bundle(WS, VAULT, server_name="vault")
+        await h.install_bundle(WS, vault_src, server_name="vault")
         await h.set_user_config(WS, "vault", {"api_token": "locked-away-121"})
     own_service.lock()
 
@@ -258,7 +292,7 @@ async def test_an_unanswering_keyring_never_blocks_the_loop(
 
 
 async def test_no_backend_falls_back_to_the_file(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, vault_src: Path
 ) -> None:
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")
     monkeypatch.setenv(SECRETS_ENV, "auto")
@@ -266,7 +300,7 @@ async def test_no_backend_falls_back_to_the_file(
         status = h.secrets_status()
         assert status.store == "file" and status.fallback and status.notice is not None
         h.create_workspace("Team")
-        await h.install_bundle(WS, VAULT, server_name="vault")
+        await h.install_bundle(WS, vault_src, server_name="vault")
         await h.set_user_config(WS, "vault", {"api_token": "plain-131"})
         assert stored_file(h)["api_token"] == "plain-131"
         await h.lifecycle.start_bundle("vault", WS)
@@ -274,12 +308,12 @@ async def test_no_backend_falls_back_to_the_file(
 
 
 async def test_saved_while_locked_goes_to_the_file_then_into_the_keyring(
-    own_service: SecretService, tmp_path: Path
+    own_service: SecretService, tmp_path: Path, vault_src: Path
 ) -> None:
     data = tmp_path / "data"
     async with opened(data) as h:
         h.create_workspace("Team")
-        await h.install_bundle(WS, VAULT, server_name="vault")
+        await h.install_bundle(WS, vault_src, server_name="vault")
         await h.set_user_config(WS, "vault", {"api_token": "old-141"})
         service = service_of(h)
     own_service.lock()
