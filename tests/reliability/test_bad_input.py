@@ -111,7 +111,9 @@ def manifest_zip(archive: Path, manifest: bytes, extra: dict[str, bytes] | None 
 
 
 async def test_every_broken_manifest_is_refused_by_name(canary: Canary, tmp_path: Path) -> None:
-    assert len(BROKEN) >= 20
+    # issue 13 moved what the official validator accepts (dotted keys, text defaults...)
+    # out of this corpus into tolerated_manifests/ (tests/core/test_conformance.py)
+    assert len(BROKEN) >= 15
     for case, problem in sorted(BROKEN.items()):
         folder = tmp_path / "broken" / case.removesuffix(".json")
         folder.mkdir(parents=True)

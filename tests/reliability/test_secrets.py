@@ -143,7 +143,9 @@ async def test_a_sensitive_value_never_leaves_its_credentials_file(
 
 
 async def test_a_sensitive_value_in_args_warns_at_install(tmp_path: Path, tag: str) -> None:
-    fields = {"token": {"type": "string", "title": "API token", "sensitive": True}}
+    fields = {
+        "token": {"type": "string", "title": "API token", "description": "", "sensitive": True}
+    }
     folder = write_bundle(
         tmp_path / "argsy", ["--print-env", "${user_config.token}"], user_config=fields
     )
