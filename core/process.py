@@ -164,6 +164,9 @@ class BundleProcess:
         self._bucket = float(REQUEST_BURST)
         self._bucket_at = time.monotonic()
         self._forwarded = 0
+        #: tools/call requests awaiting an answer (a busy single-threaded server
+        #: may not answer ping meanwhile: that is not a hang, the call timeout bounds it)
+        self._calls_in_flight = 0
         self._forwards: set[asyncio.Future[None]] = set()
         self.sweeper = sweeper or EscapeeSweeper()
         #: In the process's environment, inherited by its descendants (see core.escapees).
@@ -509,12 +512,16 @@ class BundleProcess:
             try:
                 await asyncio.wait_for(session.send_ping(), self.ping_timeout)
             except TimeoutError:
-                self._lose(f"unresponsive: did not answer ping within {self.ping_timeout:g} s")
-                return
+                pass
             except Exception as exc:
-                if getattr(exc, "code", None) == REQUEST_TIMEOUT_CODE:
-                    self._lose(f"unresponsive: did not answer ping within {self.ping_timeout:g} s")
-                return  # the session is closing: the exit path reports it
+                if getattr(exc, "code", None) != REQUEST_TIMEOUT_CODE:
+                    return  # the session is closing: the exit path reports it
+            else:
+                continue
+            if self._calls_in_flight:
+                continue  # busy with a call; each call has its own timeout
+            self._lose(f"unresponsive: did not answer ping within {self.ping_timeout:g} s")
+            return
 
     def _note_garbage(self, line: str) -> None:
         if self._garbage is None:
@@ -654,6 +661,7 @@ class BundleProcess:
             raise RuntimeError(f"{self.label} is not running")
         limit = self.call_timeout if timeout is None else timeout
         hung = CallTimeout(f"{self.label} did not answer tools/call {name!r} within {limit:g} s")
+        self._calls_in_flight += 1
         try:
             # The outer bound also covers a write that blocks (a server not reading stdin).
             return await asyncio.wait_for(
@@ -666,6 +674,8 @@ class BundleProcess:
             if getattr(exc, "code", None) == REQUEST_TIMEOUT_CODE:
                 raise hung from None
             raise self._redacted_error(exc) from None
+        finally:
+            self._calls_in_flight -= 1
 
     def _redacted_error(self, exc: Exception) -> Exception:
         """The same error with every sensitive value masked (MCP errors keep their code)."""

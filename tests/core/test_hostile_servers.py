@@ -162,6 +162,23 @@ async def test_a_server_that_stops_answering_ping_is_unresponsive_and_restarted(
         await lc.shutdown()
 
 
+async def test_a_server_busy_with_a_call_is_not_taken_for_unresponsive(table, tmp_path):
+    """A single-threaded server answers no ping during a long call: the call's own
+    timeout bounds that, the ping watch must not kill the bundle mid-call."""
+    lc = make_manager(table, tmp_path, ping_interval=0.1, ping_timeout=0.3)
+    add(table, "busy", "--busy-call", "2.0")
+    lc.register("busy", WS)
+    events = record(lc)
+    try:
+        assert (await lc.start_bundle("busy", WS)).ok
+        result = await lc.call_tool("busy", WS, "noop", timeout=30)
+        assert result.content[0].text == "ok"
+        assert lc.get_instance("busy", WS).state is S.RUNNING
+        assert [e.state for e in events if e.kind == "transition"] == [S.STARTING, S.RUNNING]
+    finally:
+        await lc.shutdown()
+
+
 async def test_a_server_that_answers_ping_stays_running(table, tmp_path):
     """The ping watch must not flag a healthy server (the guard's other side)."""
     lc = make_manager(table, tmp_path, ping_interval=0.05, ping_timeout=2.0)
