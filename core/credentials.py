@@ -85,6 +85,8 @@ class CredentialStore:
         self._unreadable: str | None = None
         #: (ws, server) -> {key: value} of the keys whose file entry is a marker
         self._cache: dict[Key, dict[str, Any]] = {}
+        #: items are being read into the cache: a marker not cached yet is not "absent"
+        self._loading = False
 
     def path(self, ws_id: str, server_name: str) -> Path:
         return self._paths.credentials_file(ws_id, server_name)
@@ -108,6 +110,8 @@ class CredentialStore:
         missing = [k for k in held if k not in cached]
         if missing and self._unreadable is not None:
             raise KeyringUnavailable(self._unreadable, locked=True)
+        if missing and self._loading:
+            raise KeyringUnavailable("needs setup: the keyring is still being read; try again")
         # A marker whose item was missing from the keyring at open counts as absent.
         return {
             k: cached[k] if is_marker(v) else v
@@ -254,6 +258,7 @@ class CredentialStore:
         self._vault, self._unreadable = vault, None
         self.secrets = SecretsStatus("keyring", backend=vault.backend_name)
         problems: list[str] = []
+        self._loading = True
         try:
             await _write(record.path, record.save)
             await self._flush_pending(record)
@@ -262,6 +267,8 @@ class CredentialStore:
         except KeyringUnavailable as exc:
             problems.append(f"Keyring: {exc}; values not read yet need setup.")
             self._unreadable = f"needs setup: keyring locked ({exc})"
+        finally:
+            self._loading = False
         return problems
 
     async def _load_bundle(self, key: Key, sensitive: frozenset[str]) -> list[str]:

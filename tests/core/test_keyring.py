@@ -265,6 +265,13 @@ async def test_a_locked_keyring_means_needs_setup_and_the_file_fallback_says_so(
         assert refused.outcome == "needs_setup" and bundle_processes(data) == {}
         assert h.config_status(WS, "vault")["api_token"] is True  # still "set", not lost
 
+        own_service.stop_keyring()
+        own_service.start_keyring()  # unlocked (the login password), the console still open
+        await h.move_secrets_to_keyring()
+        assert h.secrets_status().store == "keyring" and inst.needs_setup is None
+        assert (await h.lifecycle.start_bundle("vault", WS)).ok
+        assert proc_env(vault_pid(h))["VAULT_API_TOKEN"] == "locked-away-121"
+
 
 async def test_an_unanswering_keyring_never_blocks_the_loop(
     own_service: SecretService, tmp_path: Path
