@@ -26,6 +26,7 @@ VERB_MODULES = [
     "core.cli.workspace",
     "core.cli.logs",
     "core.cli.secrets",
+    "core.cli.passthrough",
 ]
 #: options the GUI shares with the CLI, skipped when looking for a subcommand
 _VALUED = {"--data-dir", "--log-level"}

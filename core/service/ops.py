@@ -421,6 +421,19 @@ async def stream_logs(ops: Operations, args: dict[str, Any]) -> AsyncIterator[di
         seen = now
 
 
+async def op_passthrough(ops: Operations, args: dict[str, Any]) -> Any:
+    """Extra host variables passed to bundles: show, or replace with ``names``."""
+    ws_id = ops.workspace(args["workspace"]).id if args.get("workspace") else None
+    if "names" in args:
+        ops.host.set_env_passthrough(list(args["names"]), ws_id)
+    result: dict[str, Any] = {"global": ops.host.env_passthrough()}
+    if ws_id is not None:
+        result["workspace"] = ws_id
+        result["workspace_names"] = ops.host.env_passthrough(ws_id)
+        result["effective"] = ops.host.effective_env_passthrough(ws_id)
+    return result
+
+
 OPS: dict[str, Op] = {
     "hello": Op(op_hello, {}),
     "status": Op(op_status, {"workspace": (S, False)}),
@@ -440,6 +453,7 @@ OPS: dict[str, Op] = {
         },
     ),
     "uninstall": Op(op_uninstall, {**WSB, "force": ((bool,), False)}),
+    "env_passthrough": Op(op_passthrough, {"workspace": (S, False), "names": ((list,), False)}),
     "workspace_list": Op(op_ws_list, {}),
     "workspace_create": Op(op_ws_create, {"name": (S, True)}),
     "workspace_rename": Op(op_ws_rename, {**WS, "name": (S, True)}),

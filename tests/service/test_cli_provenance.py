@@ -52,3 +52,15 @@ def test_status_and_install_show_provenance(tmp_path: Path) -> None:
         bundles["forced"]["signature_status"] == "invalid"
         and bundles["forced"]["signature_override"]
     )
+
+
+def test_passthrough_setting_from_the_cli(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert cli(data, "workspace", "create", "Team").returncode == 0
+    assert cli(data, "passthrough", "CORP_A", "CORP_B").returncode == 0
+    shown = cli_json(data, "passthrough", "--workspace", "Team", "CORP_C")
+    assert shown["global"] == ["CORP_A", "CORP_B"]
+    assert shown["effective"] == ["CORP_A", "CORP_B", "CORP_C"]
+    bad = cli(data, "passthrough", "NOT-A-NAME")
+    assert bad.returncode != 0 and "is not an environment variable name" in bad.stderr
+    assert cli_json(data, "passthrough", "--clear")["global"] == []
