@@ -110,6 +110,12 @@ class CredentialStore:
         missing = [k for k in held if k not in cached]
         if missing and self._unreadable is not None:
             raise KeyringUnavailable(self._unreadable, locked=True)
+        if missing and self._vault is None:  # e.g. BUNDLE_CONSOLE_SECRETS=file on such a dir
+            raise KeyringUnavailable(
+                "needs setup: a value is kept in the keyring, which this console does not use "
+                f"({self.secrets.summary})",
+                locked=True,
+            )
         if missing and self._loading:
             raise KeyringUnavailable("needs setup: the keyring is still being read; try again")
         # A marker whose item was missing from the keyring at open counts as absent.

@@ -141,6 +141,19 @@ async def test_save_respawn_rotate_and_no_trace_in_the_data_dir(
         assert files_holding(host.data_dir, value) == []
 
 
+async def test_the_file_store_chosen_on_a_keyring_data_dir_asks_for_setup(
+    keyring_env: SecretService, tmp_path: Path, vault_src: Path
+) -> None:
+    data = tmp_path / "data"
+    async with opened(data) as h:
+        h.create_workspace("Team")
+        await h.install_bundle(WS, vault_src, server_name="vault")
+        await h.set_user_config(WS, "vault", {"api_token": "kept-191"})
+    async with opened(data, secrets="file") as h:  # the value is not silently "absent"
+        inst = h.lifecycle.get_instance("vault", WS)
+        assert inst is not None and "kept in the keyring" in (inst.needs_setup or "")
+
+
 async def test_concurrent_saves_stay_group_committed_and_coalesced(
     host: Host, keyring_env: SecretService
 ) -> None:
