@@ -10,12 +10,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -81,6 +79,10 @@ class FieldEditor(QWidget):
         """True when the field holds no value (what "required" checks)."""
         v = self.value()
         return v is None or v == "" or v == []
+
+    def problem(self) -> str | None:
+        """What is wrong with the text as typed (shown inline), or None."""
+        return None
 
     def set_invalid(self, invalid: bool) -> None:
         """Mark the editor visually; the message itself is shown by the dialog."""
@@ -198,7 +200,14 @@ class StringEditor(FieldEditor):
 
 
 class NumberEditor(FieldEditor):
-    """Spin box honouring min/max; integral bounds give a QSpinBox."""
+    """A number typed as text, checked against min/max, never clamped.
+
+    A spin box silently rewrote what was typed (5000 with max 1000 became 500:
+    its validator drops the keystroke that leaves the range). Here the text is
+    kept as typed: an unparsable or out-of-range value is a :meth:`problem`
+    (inline error, Save disabled), and a cleared field means "use the default".
+    Up/Down step by one within the bounds.
+    """
 
     def __init__(
         self, key: str, spec: Any, current: Any = UNSET, parent: QWidget | None = None
@@ -206,26 +215,21 @@ class NumberEditor(FieldEditor):
         super().__init__(key, spec, parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        lo = spec.min if spec.min is not None else -1e9
-        hi = spec.max if spec.max is not None else 1e9
         self.integral = _is_integral(spec.min, spec.max, spec.default, current)
-        if self.integral:
-            box: QSpinBox | QDoubleSpinBox = QSpinBox(self)
-            box.setRange(int(max(lo, -(2**31))), int(min(hi, 2**31 - 1)))
+        edit = QLineEdit(self)
+        edit.setObjectName(f"field_{key}")
+        edit.setMinimumWidth(120)
+        edit.setMaximumWidth(180)
+        edit.installEventFilter(self)
+        self.edit = edit
+        if isinstance(spec.default, int | float) and not isinstance(spec.default, bool):
+            edit.setPlaceholderText(f"default {_fmt(spec.default)}")
         else:
-            box = QDoubleSpinBox(self)
-            box.setDecimals(3)
-            box.setRange(lo, hi)
-        box.setObjectName(f"field_{key}")
-        box.setAccelerated(True)
-        box.setMinimumWidth(120)
-        self.box = box
-        start = current if isinstance(current, int | float) else spec.default
-        if not isinstance(start, int | float) or (isinstance(start, float) and math.isnan(start)):
-            start = max(lo, min(hi, 0))
-        box.setValue(int(start) if self.integral else float(start))
-        self._initial = self.value()
-        layout.addWidget(box)
+            edit.setPlaceholderText("not set")
+        if isinstance(current, int | float) and not isinstance(current, bool):
+            edit.setText(_fmt(current))
+            self._initial = self.value()
+        layout.addWidget(edit)
         bounds = []
         if spec.min is not None:
             bounds.append(f"min {spec.min:g}")
@@ -236,14 +240,63 @@ class NumberEditor(FieldEditor):
             hint.setObjectName("hint")
             layout.addWidget(hint)
         layout.addStretch(1)
-        box.valueChanged.connect(lambda _v: self.changed.emit())
+        edit.textChanged.connect(lambda _t: self.changed.emit())
+
+    def _parse(self) -> tuple[Any, str | None]:
+        text = self.edit.text().strip()
+        if not text:
+            return UNSET, None
+        title = self.spec.title
+        try:
+            number = float(text)
+        except ValueError:
+            return UNSET, f'"{title}" must be a number (you typed "{text}").'
+        if math.isnan(number) or math.isinf(number):
+            return UNSET, f'"{title}" must be a finite number.'
+        if self.integral and not number.is_integer():
+            return UNSET, f'"{title}" must be a whole number (you typed "{text}").'
+        lo, hi = self.spec.min, self.spec.max
+        if (lo is not None and number < lo) or (hi is not None and number > hi):
+            if lo is not None and hi is not None:
+                rng = f"between {lo:g} and {hi:g}"
+            elif lo is not None:
+                rng = f"at least {lo:g}"
+            else:
+                rng = f"at most {hi:g}"
+            return UNSET, f'"{title}" must be {rng} (you typed {text}).'
+        return (int(number) if self.integral else number), None
+
+    def problem(self) -> str | None:
+        return self._parse()[1]
 
     def value(self) -> Any:
-        v = self.box.value()
-        return int(v) if self.integral else float(v)
+        return self._parse()[0]
+
+    def set_number(self, number: float) -> None:
+        self.edit.setText(_fmt(number))
 
     def is_empty(self) -> bool:
-        return False
+        return not self.edit.text().strip() and self.spec.default is None
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        if watched is self.edit and event.type() == QEvent.Type.KeyPress:
+            step = {Qt.Key.Key_Up: 1, Qt.Key.Key_Down: -1}.get(event.key())
+            if step is not None:
+                number, problem = self._parse()
+                if problem is None:
+                    base = number if number is not UNSET else (self.spec.default or 0)
+                    nxt = base + step
+                    if self.spec.min is not None:
+                        nxt = max(nxt, self.spec.min)
+                    if self.spec.max is not None:
+                        nxt = min(nxt, self.spec.max)
+                    self.set_number(nxt)
+                return True
+        return super().eventFilter(watched, event)
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
 class BoolEditor(FieldEditor):

@@ -11,7 +11,7 @@ import html
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -132,6 +133,11 @@ class ConfigureDialog(QDialog):
         #: completed save attempts (accepted or refused), for observers and tests
         self.saves_done = 0
         self._close_after_save: int | None = None
+        #: inline warnings (a save that would stop a running bundle); need a confirmation
+        self._warnings: list[str] = []
+        self._stop_confirmed = False
+        #: the open "discard unsaved changes?" / "stop the bundle?" question, if any
+        self.question: QMessageBox | None = None
 
         self.setObjectName("configureDialog")
         self.setWindowTitle(f"Configure {self.manifest.label}")
@@ -161,6 +167,13 @@ class ConfigureDialog(QDialog):
         self.problems_label.setWordWrap(True)
         self.problems_label.hide()
         outer.addWidget(self.problems_label)
+
+        self.warnings_label = QLabel(self)
+        self.warnings_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.warnings_label.setObjectName("warnings")
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.hide()
+        outer.addWidget(self.warnings_label)
 
         self.start_after = QCheckBox(f"Start {self.manifest.label} after saving", self)
         self.start_after.setObjectName("startAfter")
@@ -299,10 +312,11 @@ class ConfigureDialog(QDialog):
     # -- validation ------------------------------------------------------------
 
     def changes(self) -> dict[str, Any]:
-        """The keys to write: edited values, and ``None`` for each value to remove."""
+        """The keys to write: edited values, and ``None`` for each value to remove
+        (a cleared number means "use the default"). Unparsable text is never sent."""
         out: dict[str, Any] = {}
         for key, editor in self.editors.items():
-            if not editor.is_dirty():
+            if editor.problem() is not None or not editor.is_dirty():
                 continue
             if isinstance(editor, StringEditor) and editor.clearing:
                 out[key] = None
@@ -312,7 +326,7 @@ class ConfigureDialog(QDialog):
 
     def problems(self) -> list[str]:
         """Local required checks first, then core's own rules for what would be saved."""
-        found: list[str] = []
+        found: list[str] = [p for e in self.editors.values() if (p := e.problem())]
         for key, editor in self.editors.items():
             spec = self.manifest.user_config[key]
             clearing = isinstance(editor, StringEditor) and editor.clearing
@@ -331,8 +345,26 @@ class ConfigureDialog(QDialog):
             found.append(str(exc))
         return found
 
+    def warnings(self) -> list[str]:
+        """A save that clears a required value of a live bundle stops it: say so first."""
+        inst = self._instance()
+        if inst is None or str(inst.state) in ("stopped", "dead"):
+            return []
+        out = []
+        for key, editor in self.editors.items():
+            spec = self.manifest.user_config[key]
+            if spec.required and isinstance(editor, StringEditor) and editor.clearing:
+                out.append(f"Saving will stop {self.manifest.label}: {spec.title} is required.")
+        return out
+
     def revalidate(self) -> None:
         self._problems = self.problems()
+        self._warnings = self.warnings()
+        if self._warnings:
+            self.warnings_label.setText("\n".join(f"⚠ {w}" for w in self._warnings))
+            self.warnings_label.show()
+        else:
+            self.warnings_label.hide()
         for key, editor in self.editors.items():
             title = self.manifest.user_config[key].title
             editor.set_invalid(any(title in p for p in self._problems))
@@ -346,11 +378,62 @@ class ConfigureDialog(QDialog):
     def _sync_buttons(self) -> None:
         dirty = bool(self.changes())
         self.save_button.setEnabled(not self._saving and not self._problems and dirty)
+        self.close_button.setEnabled(not self._saving)
         self.form_host.setEnabled(not self._saving)
 
     @property
     def saving(self) -> bool:
         return self._saving
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self.focus_first_field)
+
+    def focus_first_field(self) -> None:
+        for editor in self.editors.values():
+            for child in editor.findChildren(QWidget):
+                if child.isEnabled() and child.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                    child.setFocus(Qt.FocusReason.OtherFocusReason)
+                    return
+
+    def keyPressEvent(self, event: Any) -> None:
+        """While a save runs, Enter/Escape do nothing: focus may have moved to Close."""
+        if self._saving and event.key() in (
+            Qt.Key.Key_Return,
+            Qt.Key.Key_Enter,
+            Qt.Key.Key_Escape,
+        ):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def reject(self) -> None:
+        """Close with typed, unsaved values asks first (Discard / Keep editing)."""
+        if not self._saving and self.changes() and self.isVisible():
+            self._ask(
+                "Discard unsaved changes?",
+                "You typed values that are not saved. Close and discard them?",
+                QMessageBox.StandardButton.Discard,
+                lambda: QDialog.reject(self),
+            )
+            return
+        super().reject()
+
+    def _ask(self, title: str, text: str, yes: Any, then: Any) -> None:
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setStandardButtons(yes | QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(button: int) -> None:
+            self.question = None
+            if button == yes:
+                then()
+
+        box.finished.connect(answered)
+        self.question = box
+        box.open()
 
     def done(self, result: int) -> None:
         """Closing while a save is in flight only hides the dialog: the save finishes
@@ -372,6 +455,20 @@ class ConfigureDialog(QDialog):
         changes = self.changes()
         if self._problems or not changes:
             return
+        if self._warnings and not self._stop_confirmed:
+
+            def confirmed() -> None:
+                self._stop_confirmed = True
+                self.save()
+
+            self._ask(
+                f"Stop {self.manifest.label}?",
+                "\n".join(self._warnings),
+                QMessageBox.StandardButton.Save,
+                confirmed,
+            )
+            return
+        self._stop_confirmed = False
         self._saving = True
         self._sync_buttons()
         live = not self._stopped

@@ -81,7 +81,7 @@ async def render(out_dir: Path, data_dir: Path) -> list[Path]:
         dialog = window.configure_dialog
         assert dialog is not None
         dialog.editors["api_token"].edit.setText("demo-token-1234")
-        dialog.editors["max_items"].box.setValue(200)
+        dialog.editors["max_items"].set_number(200)
         await settle()
         written.append(grab(dialog, out_dir / "configure-dialog.png"))
         dialog.save()

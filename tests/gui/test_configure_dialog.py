@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMessageBox
 
 from core.demo import demo_bundles_root
 from gui.config_fields import ListEditor, NumberEditor, PathEditor, StringEditor
@@ -61,8 +62,8 @@ async def test_entering_the_token_starts_the_vault_with_it(launch: Any) -> None:
         token = dialog.editors["api_token"]
         assert isinstance(token, StringEditor) and token.sensitive
         assert isinstance(dialog.editors["max_items"], NumberEditor)
-        assert dialog.editors["max_items"].box.minimum() == 1
-        assert dialog.editors["max_items"].box.maximum() == 1000
+        assert dialog.editors["max_items"].spec.min == 1
+        assert dialog.editors["max_items"].spec.max == 1000
         assert token.state_label.text() == "not set"
         assert not dialog.save_button.isEnabled()
         assert '"API token" is required.' in dialog.problems_label.text()
@@ -93,25 +94,35 @@ async def test_entering_the_token_starts_the_vault_with_it(launch: Any) -> None:
         # The stored secret is never shown back: the field says "set" and stays empty.
         token = dialog.editors["api_token"]
         assert token.state_label.text() == "● set" and token.edit.text() == ""
+        assert dialog.isVisible(), "dialog hidden"
         assert token.clear_button.isVisible()
         assert host.config_status(ws, vault)["api_token"] is True
         assert "tok-first-1234" not in window.detail.logs.plain_text()
 
         # Saving again while it runs restarts it with the new values.
         old_pid = inst.pid
-        dialog.editors["max_items"].box.setValue(7)
+        dialog.editors["max_items"].set_number(7)
         assert dialog.save_button.text() == "Save && Restart"
         await save_and_watch(dialog, ticker)
         assert dialog.banner.text == "Saved and restarted"
         assert inst.pid != old_pid and proc_env(inst.pid)["VAULT_MAX_ITEMS"] == "7"
-        assert dialog.editors["max_items"].box.value() == 7  # non-sensitive values come back
+        assert dialog.editors["max_items"].value() == 7  # non-sensitive values come back
 
         # Clear removes the stored secret; the vault is back to needing setup.
         token = dialog.editors["api_token"]
         token.clear_button.click()
         assert token.state_label.text() == "will be cleared"
         assert dialog.save_button.isEnabled()
-        await save_and_watch(dialog, ticker)
+        # ... but it stops a running bundle: warned inline, and Save asks first.
+        warning = f"Saving will stop {dialog.manifest.label}: API token is required."
+        assert warning in dialog.warnings_label.text()
+        done = dialog.saves_done
+        dialog.save_button.click()
+        await wait_until(lambda: dialog.question is not None, 5, "the stop confirmation")
+        assert dialog.saves_done == done
+        assert host.config_status(ws, vault)["api_token"] is True  # nothing written yet
+        dialog.question.button(QMessageBox.StandardButton.Save).click()
+        await wait_until(lambda: dialog.saves_done > done, what="the confirmed save")
         assert dialog.banner.text.startswith("Saved; still needs setup")
         assert host.config_status(ws, vault)["api_token"] is False
         await wait_badge(window, vault, "setup")
