@@ -27,6 +27,7 @@ GROUPS: dict[str, str] = {
     "save": "benchmarks.save",
     "keyring": "benchmarks.keyring_save",
     "stall": "benchmarks.stall",
+    "service": "benchmarks.service",
     "hostile": "benchmarks.hostile",
     "gui": "benchmarks.gui_scale",
 }

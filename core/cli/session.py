@@ -8,15 +8,17 @@ operations that need live processes say that no console is running.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.service.client import Remote
 from core.service.protocol import NO_CONSOLE, ServiceError
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 class Session:
@@ -48,6 +50,8 @@ class Session:
 
     def _offline_ops(self) -> Any:
         if self._ops is None:
+            import asyncio  # offline only: a status through the socket never loads it
+
             from core.host import Host
             from core.service.ops import Operations
 
