@@ -18,7 +18,8 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,12 @@ class BundleInstance:
     #: how many stops were ever requested: a start/respawn/retry that sees it grow
     #: between its request and its spawn gives way to the later stop
     _stop_calls: int = field(default=0, repr=False)
+    #: calls in flight through use_process, respawns holding new calls back, and
+    #: the events that wake callers waiting for a process / a drain to finish
+    _inflight: int = field(default=0, repr=False)
+    _respawning: int = field(default=0, repr=False)
+    _wake: asyncio.Event | None = field(default=None, repr=False)
+    _drained: asyncio.Event | None = field(default=None, repr=False)
 
     @property
     def stderr_tail(self) -> list[str]:
@@ -171,6 +178,7 @@ class BundleLifecycleManager:
         call_timeout: float = 60.0,
         ping_interval: float = 15.0,
         ping_timeout: float = 10.0,
+        drain_grace: float = 10.0,
     ) -> None:
         self._spec_provider = spec_provider
         self.log_dir = Path(log_dir)
@@ -184,6 +192,8 @@ class BundleLifecycleManager:
         self.stable_uptime = stable_uptime
         self.spawn_interval = spawn_interval
         self.log_max_bytes = log_max_bytes
+        #: how long a respawn lets calls in flight on the old process finish
+        self.drain_grace = drain_grace
         self.hooks = hooks or LifecycleHooks()
         #: Every sensitive value the console has seen, masked in every text (core.redact).
         self.redactor = Redactor()
@@ -270,6 +280,7 @@ class BundleLifecycleManager:
             None if error is None else self.redactor(error),
             kind=kind,  # type: ignore[arg-type]
         )
+        self._wake_callers(inst)
         for callback in list(self._subscribers):
             try:
                 callback(event)
@@ -347,9 +358,18 @@ class BundleLifecycleManager:
         self._set_desired(inst, True)
         task = self._pending.get(key)
         if task is None:
-            task = self._pending[key] = self._track(self._queued_respawn(inst, inst._stop_calls))
+            task = self._pending[key] = self._track(self._held_respawn(inst, inst._stop_calls))
         # Shielded: a caller giving up must not abandon a half-done respawn.
         return await asyncio.shield(task)
+
+    async def _held_respawn(self, inst: BundleInstance, stop_calls: int) -> RespawnResult:
+        """A respawn during which new calls wait for the new process (see use_process)."""
+        inst._respawning += 1
+        try:
+            return await self._queued_respawn(inst, stop_calls)
+        finally:
+            inst._respawning -= 1
+            self._wake_callers(inst)
 
     async def _queued_respawn(self, inst: BundleInstance, stop_calls: int) -> RespawnResult:
         key = inst.key
@@ -368,6 +388,7 @@ class BundleLifecycleManager:
                 return RespawnResult(False, STOPPED_BEFORE_READY, "stopped")
             self._cancel_retry(inst)
             had_process = inst._proc is not None
+            await self._drain(inst)
             await self._stop_process(inst, slot=True)
             if had_process or inst.state in (S.CRASHED, S.DEAD):
                 inst.restarts += 1
@@ -430,6 +451,82 @@ class BundleLifecycleManager:
 
         proc.on_request = request
         proc.on_notification = notification
+
+    # -- calls from clients (the workspace gateway) ------------------------------
+
+    def draining(self, inst: BundleInstance) -> bool:
+        """A respawn is queued or running: new calls wait for the new process."""
+        return inst._respawning > 0 or inst.key in self._pending
+
+    def _worth_waiting(self, inst: BundleInstance) -> bool:
+        """Whether a process for ``inst`` is on its way (else a call fails at once)."""
+        if self.draining(inst) or inst.state in (S.STARTING, S.RUNNING):
+            return True
+        if inst.state is S.CRASHED and inst.next_retry_at is not None:
+            return inst.next_retry_at - time.time() <= self.handshake_timeout
+        return False
+
+    @asynccontextmanager
+    async def use_process(
+        self, server_name: str, ws_id: str, *, timeout: float
+    ) -> AsyncIterator[BundleProcess]:
+        """The running process to send one call to, counted in flight until the block ends.
+
+        Waits (up to ``timeout``) while the bundle is starting, respawning or
+        crashed with a restart due within the handshake timeout; a respawn lets
+        these calls finish before it stops the old process (see ``_drain``).
+        Raises :class:`BundleUnavailable` when no process is coming.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        key = (server_name, ws_id)
+        while True:
+            inst = self._instances.get(key)
+            if inst is None or self._closing:
+                raise BundleUnavailable(server_name, ws_id, None, waited=False)
+            proc = inst._proc
+            ready = proc is not None and proc.session is not None and proc.alive
+            if inst.state is S.RUNNING and ready and not self.draining(inst):
+                break
+            if not self._worth_waiting(inst):
+                raise BundleUnavailable(server_name, ws_id, inst, waited=False)
+            if inst._wake is None:
+                inst._wake = asyncio.Event()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise BundleUnavailable(server_name, ws_id, inst, waited=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(inst._wake.wait(), remaining)
+        assert proc is not None
+        inst._inflight += 1
+        try:
+            yield proc
+        finally:
+            inst._inflight -= 1
+            if inst._inflight == 0 and inst._drained is not None:
+                inst._drained.set()
+
+    def _wake_callers(self, inst: BundleInstance) -> None:
+        event, inst._wake = inst._wake, None
+        if event is not None:
+            event.set()
+
+    async def _drain(self, inst: BundleInstance) -> None:
+        """Let the calls in flight on the old process finish, up to ``drain_grace``."""
+        if inst._inflight == 0 or inst._proc is None or self.drain_grace <= 0:
+            return
+        inst._drained = asyncio.Event()
+        try:
+            await asyncio.wait_for(inst._drained.wait(), self.drain_grace)
+        except TimeoutError:
+            log.warning(
+                "%s: %d call(s) still running after %g s; stopping the old process",
+                inst.key,
+                inst._inflight,
+                self.drain_grace,
+            )
+        finally:
+            inst._drained = None
 
     def log_path(self, server_name: str, ws_id: str) -> Path:
         return self.log_dir / ws_id / f"{server_name}.log"
@@ -726,6 +823,23 @@ class BundleLifecycleManager:
             result = await self._spawn(inst, stop_calls, auto=True)
             if result.ok:
                 log.info("%s restarted after a crash", inst.key)
+
+
+class BundleUnavailable(Exception):
+    """No process will serve this call: the caller reports ``instance``'s state.
+
+    ``instance`` is None when the bundle is not installed (or the console is
+    closing); ``waited`` means the wait for a process ran out of time.
+    """
+
+    def __init__(
+        self, server_name: str, ws_id: str, instance: BundleInstance | None, *, waited: bool
+    ) -> None:
+        super().__init__(f"{server_name} in {ws_id} is not available")
+        self.server_name = server_name
+        self.ws_id = ws_id
+        self.instance = instance
+        self.waited = waited
 
 
 def _not_installed(server_name: str, ws_id: str) -> RespawnResult:

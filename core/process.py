@@ -185,6 +185,8 @@ class BundleProcess:
         self.stopping = False
         #: Called once (from the loop) when the process exits, deliberate or not.
         self.on_exit: Callable[[BundleProcess], None] | None = None
+        #: What ``initialize`` answered (mcp_types.ServerCapabilities), for aggregation.
+        self.capabilities: Any = None
         self._popen: subprocess.Popen[bytes] | None = None
         self._stdout: asyncio.StreamReader | None = None
         self._stdin: asyncio.StreamWriter | None = None
@@ -371,7 +373,7 @@ class BundleProcess:
                         write_send,
                         client_info=types.Implementation(name=CLIENT_NAME, version="0.1.0"),
                     ) as session:
-                        await session.initialize()
+                        self.capabilities = (await session.initialize()).capabilities
                         self.tools = await self._list_tools(session, types)
                         self.session = session
                         if not self._ready.done():
@@ -650,7 +652,12 @@ class BundleProcess:
             self.log.note(f"stopped {len(pids)} process(es) it left outside its group: {listed}")
 
     async def call_tool(
-        self, name: str, arguments: dict[str, Any] | None = None, *, timeout: float | None = None
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        progress: Any = None,
     ) -> Any:
         """``tools/call``, bounded by ``timeout`` (None: :attr:`call_timeout`).
 
@@ -665,7 +672,9 @@ class BundleProcess:
         try:
             # The outer bound also covers a write that blocks (a server not reading stdin).
             return await asyncio.wait_for(
-                self.session.call_tool(name, arguments or {}, read_timeout_seconds=limit),
+                self.session.call_tool(
+                    name, arguments or {}, read_timeout_seconds=limit, progress_callback=progress
+                ),
                 limit + 1.0,
             )
         except TimeoutError:

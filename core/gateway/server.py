@@ -1,0 +1,552 @@
+"""The gateway server inside the console that holds the data dir (GUI or ``serve``).
+
+One Unix socket, ``<data>/service/gateway.sock`` (0600 in the 0700
+``service/`` folder). A connection is admitted only from the same uid, never
+from a process carrying a bundle's marker or spawn token, and only with the
+token of ``gateway.token``; its first line names the workspace. The rest of
+the connection is MCP, served by the official SDK's low-level ``Server``:
+the workspace's union (see :mod:`catalog`), calls routed through
+``lifecycle.use_process`` so they wait out starts and respawns, and
+``list_changed`` to every client of a workspace when its union changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.gateway import catalog, files, unixsock
+from core.gateway.records import CallLog, CallRecord
+from core.lifecycle import BundleUnavailable
+from core.redact import redact
+from core.states import BundleState
+
+if TYPE_CHECKING:
+    from core.host import Host
+    from core.lifecycle import BundleInstance
+    from core.models import LifecycleEvent
+    from core.process import BundleProcess
+
+log = logging.getLogger(__name__)
+S = BundleState
+HELLO_LIMIT = 4096
+LIST_KINDS = ("tools", "resources", "prompts")
+
+
+@dataclass(eq=False)
+class Client:
+    ws_id: str
+    ws_name: str
+    session: Any = None  # mcp ServerSession, once the client sent initialized
+    name: str = ""
+    version: str = ""
+    writer: asyncio.StreamWriter | None = field(default=None, repr=False)
+
+
+class Gateway:
+    """Use :meth:`start`; :meth:`close` before the Host shuts down (see there)."""
+
+    def __init__(self, host: Host, *, call_timeout: float = 120.0) -> None:
+        self.host = host
+        self.lifecycle = host.lifecycle
+        self.data_dir = Path(host.data_dir)
+        self.call_timeout = call_timeout
+        self.calls = CallLog(files.calls_path(self.data_dir))
+        self.clients: set[Client] = set()
+        self._token = ""
+        self._server: asyncio.base_events.Server | None = None
+        self._unions: dict[str, catalog.Union] = {}
+        self._signatures: dict[tuple[str, str], str] = {}
+        self._extras: dict[tuple[str, str], catalog.Extras] = {}
+        self._dirty: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._unsubscribe: Any = None
+
+    # -- start and stop ------------------------------------------------------------
+
+    async def start(self) -> None:
+        await asyncio.to_thread(_import_sdk)
+        self._token = files.write_token(self.data_dir)
+        sock = unixsock.bind(files.socket_path(self.data_dir))
+        self._server = await asyncio.start_unix_server(
+            self._accept, sock=sock, limit=64 * 1024 * 1024
+        )
+        self._unsubscribe = self.lifecycle.subscribe(self._on_event)
+        for ws in self.host.workspaces():
+            for bundle in ws.bundles:
+                inst = self.lifecycle.get_instance(bundle.server_name, ws.id)
+                if inst is not None and inst._proc is not None:
+                    self._watch(inst, inst._proc)
+            self._refresh(ws.id, notify=False)
+
+    async def close(self) -> None:
+        """Stop listening and drop every client *without answering* calls in flight.
+
+        Relays resend unanswered calls to the next console (GUI takeover), so a
+        call cut off here must not be answered with an error first.
+        """
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._server is not None:
+            self._server.close()
+        for client in list(self.clients):
+            if client.writer is not None:
+                client.writer.transport.abort()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for path in (files.socket_path(self.data_dir), files.token_path(self.data_dir)):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    def _track(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- admission -------------------------------------------------------------------
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        client: Client | None = None
+        try:
+            client = await self._admit(reader, writer)
+            if client is not None:
+                self.clients.add(client)
+                await self._serve(client, reader, writer)
+        except (ConnectionError, OSError, asyncio.IncompleteReadError):
+            pass
+        except Exception:
+            log.exception("gateway connection failed")
+        finally:
+            if client is not None:
+                self.clients.discard(client)
+            writer.transport.abort()
+
+    async def _admit(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> Client | None:
+        sock = writer.get_extra_info("socket")
+        pid, uid, _ = unixsock.peer_credentials(sock)
+        if uid != os.getuid():
+            log.warning("gateway: refused a process of uid %d", uid)
+            return None  # another user gets nothing, not even a reason
+        if files.peer_is_bundle(pid):
+            log.warning("gateway: refused pid %d, a bundle process", pid)
+            return self._refuse(writer, "Bundle processes cannot connect to the gateway.")
+        try:
+            raw = await asyncio.wait_for(reader.readline(), 10.0)
+        except TimeoutError:
+            return None
+        try:
+            hello = json.loads(raw[:HELLO_LIMIT])
+        except ValueError:
+            hello = None
+        if not isinstance(hello, dict) or hello.get("gateway") != files.PROTOCOL:
+            return self._refuse(writer, "Not a Bundle Console gateway hello.")
+        if not files.same_token(hello.get("token"), self._token):
+            return self._refuse(writer, "Wrong gateway token.")
+        wanted = hello.get("workspace")
+        ws = self._find_workspace(wanted)
+        if ws is None:
+            return self._refuse(writer, f"No workspace named {wanted!r} in {self.data_dir}.")
+        writer.write(json.dumps({"ok": True, "workspace": ws.id}).encode() + b"\n")
+        return Client(ws.id, ws.name, writer=writer)
+
+    def _refuse(self, writer: asyncio.StreamWriter, text: str) -> None:
+        writer.write(json.dumps({"ok": False, "error": text}).encode() + b"\n")
+        return None
+
+    def _find_workspace(self, wanted: object) -> Any:
+        if not isinstance(wanted, str) or not wanted.strip():
+            return None
+        folded = wanted.strip().casefold()
+        for ws in self.host.workspaces():
+            if ws.id == wanted or ws.name.casefold() == folded:
+                return ws
+        return None
+
+    # -- one client's MCP session ------------------------------------------------------
+
+    async def _serve(
+        self, client: Client, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        import anyio
+        import mcp_types as types
+        from mcp.server.lowlevel import NotificationOptions
+        from mcp.shared.message import SessionMessage
+
+        server = self._make_server(client)
+        read_send, read_recv = anyio.create_memory_object_stream[SessionMessage | Exception](64)
+        write_send, write_recv = anyio.create_memory_object_stream[SessionMessage](64)
+
+        async def pump_in() -> None:
+            async with read_send:
+                while raw := await reader.readline():
+                    if not raw.strip():
+                        continue
+                    try:
+                        message = types.jsonrpc_message_adapter.validate_json(raw, by_name=False)
+                    except ValueError as exc:
+                        await read_send.send(exc)
+                        continue
+                    await read_send.send(SessionMessage(message))
+
+        async def pump_out() -> None:
+            async with write_recv:
+                async for message in write_recv:
+                    data = message.message.model_dump_json(by_alias=True, exclude_unset=True)
+                    writer.write(data.encode() + b"\n")
+                    await writer.drain()
+
+        options = server.create_initialization_options(NotificationOptions(True, True, True))
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(pump_in)
+            tg.start_soon(pump_out)
+            await server.run(read_recv, write_send, options)
+            tg.cancel_scope.cancel()
+
+    def _make_server(self, client: Client) -> Any:
+        import mcp_types as types
+        from mcp.server.lowlevel import Server
+        from mcp.shared.exceptions import MCPError
+
+        ws_id = client.ws_id
+
+        async def initialized(ctx: Any, params: Any) -> None:
+            client.session = ctx.session
+            info = ctx.session.client_params.client_info if ctx.session.client_params else None
+            if info is not None:
+                client.name, client.version = info.name, info.version or ""
+
+        async def list_tools(ctx: Any, params: Any) -> Any:
+            if client.session is None:  # a client that lists before it says initialized
+                client.session = ctx.session
+            return types.ListToolsResult(tools=self.union(ws_id).tools)
+
+        async def list_resources(ctx: Any, params: Any) -> Any:
+            return types.ListResourcesResult(resources=self.union(ws_id).resources)
+
+        async def list_templates(ctx: Any, params: Any) -> Any:
+            return types.ListResourceTemplatesResult(resource_templates=self.union(ws_id).templates)
+
+        async def list_prompts(ctx: Any, params: Any) -> Any:
+            return types.ListPromptsResult(prompts=self.union(ws_id).prompts)
+
+        async def call_tool(ctx: Any, params: Any) -> Any:
+            route = self.union(ws_id).tool_routes.get(params.name)
+            if route is None:
+                raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {params.name}")
+            return await self._call(client, ctx, route[0], route[1], params.arguments)
+
+        async def read_resource(ctx: Any, params: Any) -> Any:
+            uri = str(params.uri)
+            server = self.union(ws_id).route_resource(uri)
+            if server is None:
+                raise MCPError(types.INVALID_PARAMS, f"Unknown resource: {uri}")
+            return await self._forward(client, server, "resource", lambda s: s.read_resource(uri))
+
+        async def get_prompt(ctx: Any, params: Any) -> Any:
+            route = self.union(ws_id).prompt_routes.get(params.name)
+            if route is None:
+                raise MCPError(types.INVALID_PARAMS, f"Unknown prompt: {params.name}")
+            server, name = route
+            return await self._forward(
+                client, server, "prompt", lambda s: s.get_prompt(name, params.arguments)
+            )
+
+        server = Server(
+            f"bundle-console {client.ws_name}",
+            version="0.1.0",
+            instructions=f"The tools of the Bundle Console workspace {client.ws_name}.",
+            on_list_tools=list_tools,
+            on_call_tool=call_tool,
+            on_list_resources=list_resources,
+            on_list_resource_templates=list_templates,
+            on_read_resource=read_resource,
+            on_list_prompts=list_prompts,
+            on_get_prompt=get_prompt,
+        )
+        server.add_notification_handler(
+            "notifications/initialized", types.NotificationParams, initialized
+        )
+        return server
+
+    # -- calls -------------------------------------------------------------------------
+
+    async def _call(self, client: Client, ctx: Any, server: str, tool: str, arguments: Any) -> Any:
+        import mcp_types as types
+        from mcp.shared.exceptions import MCPError
+
+        started = time.time()
+        clock = time.monotonic()
+        outcome = "ok"
+
+        async def progress(value: float, total: float | None, message: str | None) -> None:
+            with contextlib.suppress(Exception):
+                await ctx.session.report_progress(value, total, message)
+
+        try:
+            async with self.lifecycle.use_process(
+                server, client.ws_id, timeout=self.call_timeout
+            ) as proc:
+                result = await self._bundle_call(proc, tool, arguments, progress)
+            if result.is_error:
+                outcome = "tool_error"
+            return result
+        except BundleUnavailable as exc:
+            outcome = "timeout" if exc.waited else "unavailable"
+            text = self.unavailable_text(exc)
+            return types.CallToolResult(
+                content=[types.TextContent(type="text", text=text)], is_error=True
+            )
+        except MCPError as exc:
+            outcome = "error"
+            if exc.code == types.REQUEST_TIMEOUT:
+                outcome = "timeout"
+            raise MCPError(exc.code, self._redact(server, client.ws_id, exc.message)) from None
+        except TimeoutError:
+            outcome = "timeout"
+            raise MCPError(
+                types.INTERNAL_ERROR,
+                f"{self._label(server, client.ws_id)} did not answer within "
+                f"{self.call_timeout:g} s.",
+            ) from None
+        except BaseException as exc:
+            outcome = "cancelled" if _is_cancel(exc) else "error"
+            raise
+        finally:
+            self.calls.add(
+                CallRecord(
+                    at=started,
+                    workspace=client.ws_id,
+                    workspace_name=client.ws_name,
+                    client=client.name,
+                    client_version=client.version,
+                    bundle=server,
+                    tool=tool,
+                    duration_ms=round((time.monotonic() - clock) * 1000, 3),
+                    outcome=outcome,
+                )
+            )
+
+    async def _bundle_call(
+        self, proc: BundleProcess, tool: str, arguments: Any, progress: Any
+    ) -> Any:
+        session = proc.session
+        if session is None:
+            raise ConnectionError("the bundle process went away")
+        return await session.call_tool(
+            tool,
+            arguments or {},
+            read_timeout_seconds=self.call_timeout,
+            progress_callback=progress,
+        )
+
+    async def _forward(self, client: Client, server: str, what: str, request: Any) -> Any:
+        """Resources and prompts: routed and waited for like calls, not recorded."""
+        import mcp_types as types
+        from mcp.shared.exceptions import MCPError
+
+        try:
+            async with self.lifecycle.use_process(
+                server, client.ws_id, timeout=self.call_timeout
+            ) as proc:
+                if proc.session is None:
+                    raise ConnectionError("the bundle process went away")
+                return await request(proc.session)
+        except BundleUnavailable as exc:
+            raise MCPError(types.INVALID_REQUEST, self.unavailable_text(exc)) from None
+        except MCPError as exc:
+            raise MCPError(exc.code, self._redact(server, client.ws_id, exc.message)) from None
+
+    def unavailable_text(self, exc: BundleUnavailable) -> str:
+        """What an administrator must do; names and states only, never a value."""
+        label = self._label(exc.server_name, exc.ws_id)
+        ws = self._ws_name(exc.ws_id)
+        inst = exc.instance
+        if inst is None:
+            return f"{label} is not installed in workspace {ws}."
+        if exc.waited:
+            return (
+                f"{label} did not become ready in workspace {ws} within "
+                f"{self.call_timeout:g} s; try again later."
+            )
+        missing = self._missing_field(inst)
+        if missing is not None:
+            return f'{label} needs setup in workspace {ws}: "{missing}" is missing.'
+        if inst.state is S.DEAD:
+            return (
+                f"{label} failed in workspace {ws} and is not running; an administrator "
+                "can read its log and restart it in Bundle Console."
+            )
+        if inst.state is S.CRASHED and inst.next_retry_at is not None:
+            wait = max(1, round(inst.next_retry_at - time.time()))
+            return f"{label} crashed in workspace {ws}; it restarts in {wait} s, try again then."
+        return (
+            f"{label} is stopped in workspace {ws}; "
+            "an administrator can start it in Bundle Console."
+        )
+
+    def _missing_field(self, inst: BundleInstance) -> str | None:
+        if inst.needs_setup is None:
+            return None
+        try:
+            manifest = self.host.manifest(inst.ws_id, inst.server_name)
+            populated = self.host.config_status(inst.ws_id, inst.server_name)
+        except Exception:
+            return None
+        for key, spec in manifest.user_config.items():
+            if spec.required and not populated.get(key) and spec.default in (None, "", []):
+                return spec.title
+        return None
+
+    def _label(self, server: str, ws_id: str) -> str:
+        try:
+            return self.host.manifest(ws_id, server).label
+        except Exception:
+            return server
+
+    def _ws_name(self, ws_id: str) -> str:
+        try:
+            return self.host.workspace(ws_id).name
+        except Exception:
+            return ws_id
+
+    def _redact(self, server: str, ws_id: str, text: str) -> str:
+        inst = self.lifecycle.get_instance(server, ws_id)
+        return redact(text, inst._secrets) if inst is not None else text
+
+    # -- the union and list_changed --------------------------------------------------------
+
+    def union(self, ws_id: str) -> catalog.Union:
+        union = self._unions.get(ws_id)
+        if union is None or ws_id in self._dirty:
+            union = self._rebuild(ws_id)
+        return union
+
+    def _rebuild(self, ws_id: str) -> catalog.Union:
+        self._dirty.discard(ws_id)
+        lc = self.lifecycle
+        entries = []
+        for inst in sorted(lc.instances(ws_id), key=lambda i: i.server_name):
+            try:
+                declared = [t.name for t in self.host.manifest(ws_id, inst.server_name).tools]
+            except Exception:
+                declared = []
+            offered = inst.state is S.RUNNING or lc._worth_waiting(inst)
+            extras = self._extras.get(inst.key)
+            entries.append((inst.server_name, offered, inst.tools, extras, declared))
+        union = self._unions[ws_id] = catalog.build(entries)
+        return union
+
+    def _on_event(self, event: LifecycleEvent) -> None:
+        if event.kind == "transition" and event.state is S.RUNNING:
+            inst = self.lifecycle.get_instance(event.server_name, event.ws_id)
+            if inst is not None and inst._proc is not None:
+                self._watch(inst, inst._proc)
+        if event.kind == "unregistered":
+            self._extras.pop((event.server_name, event.ws_id), None)
+        self._refresh(event.ws_id)
+
+    def _refresh(self, ws_id: str, *, notify: bool = True) -> None:
+        """Rebuild the union now; tell the workspace's clients what changed."""
+        self._dirty.add(ws_id)
+        union = self.union(ws_id)
+        changed = []
+        for kind in LIST_KINDS:
+            sig = union.signature(kind)
+            if kind == "resources":
+                sig += union.signature("templates")
+            if self._signatures.get((ws_id, kind)) != sig:
+                self._signatures[(ws_id, kind)] = sig
+                changed.append(kind)
+        if notify and changed:
+            for client in list(self.clients):
+                if client.ws_id == ws_id and client.session is not None:
+                    self._track(_notify(client.session, changed))
+
+    def _watch(self, inst: BundleInstance, proc: BundleProcess) -> None:
+        """Fetch what the process offers besides tools, and follow its list_changed."""
+        caps = proc.capabilities
+
+        def on_notification(p: BundleProcess, message: Any) -> None:
+            method = getattr(message, "method", "")
+            if method.endswith("/list_changed") and inst._proc is p:
+                self._track(self._fetch(inst, p, tools=method.startswith("notifications/tools")))
+
+        proc.on_notification = on_notification
+        if caps is not None and (caps.resources is not None or caps.prompts is not None):
+            self._track(self._fetch(inst, proc, tools=False))
+        else:
+            self._extras.pop(inst.key, None)
+
+    async def _fetch(self, inst: BundleInstance, proc: BundleProcess, *, tools: bool) -> None:
+        session, caps = proc.session, proc.capabilities
+        if session is None:
+            return
+        extras = catalog.Extras()
+        try:
+            if tools:
+                import mcp_types as types
+
+                from core.process import _list_all_tools
+
+                proc.tools = await _list_all_tools(session, types)
+                inst.tools = list(proc.tools)
+            if caps is not None and caps.resources is not None:
+                extras.resources = list((await session.list_resources()).resources)
+                with contextlib.suppress(Exception):
+                    result = await session.list_resource_templates()
+                    extras.templates = list(result.resource_templates)
+            if caps is not None and caps.prompts is not None:
+                extras.prompts = list((await session.list_prompts()).prompts)
+        except Exception as exc:
+            proc.log.note(f"gateway: listing what it offers failed: {exc}")
+            return
+        if inst._proc is proc:
+            self._extras[inst.key] = extras
+            self._refresh(inst.ws_id)
+
+
+async def _notify(session: Any, kinds: list[str]) -> None:
+    with contextlib.suppress(Exception):
+        for kind in kinds:
+            if kind == "tools":
+                await session.send_tool_list_changed()
+            elif kind == "resources":
+                await session.send_resource_list_changed()
+            else:
+                await session.send_prompt_list_changed()
+
+
+def _is_cancel(exc: BaseException) -> bool:
+    if isinstance(exc, asyncio.CancelledError):
+        return True
+    import anyio
+
+    return isinstance(exc, anyio.get_cancelled_exc_class())
+
+
+def _import_sdk() -> None:
+    import mcp.server.lowlevel
+    import mcp.shared.exceptions  # noqa: F401
+    import mcp_types  # noqa: F401
+
+
+async def start_gateway(host: Host, **options: Any) -> Gateway:
+    """Serve every workspace of ``host`` to MCP clients (see module doc)."""
+    gateway = Gateway(host, **options)
+    await gateway.start()
+    return gateway

@@ -1,0 +1,237 @@
+"""The workspace gateway end to end: a real console, real bundles, the SDK's stdio client
+through the ``connect`` relay (tests/gateway/console.py holds the data dir)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from core.gateway import files, unixsock
+from tests.gateway.support import KIT, ROOT, Console, client, fingerprint, short_dir, text
+
+
+@pytest.fixture(scope="module")
+def console() -> Iterator[Console]:
+    con = Console(short_dir() / "data", KIT)
+    yield con
+    assert con.close() == 0
+
+
+def fp(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+async def test_sdk_client_lists_calls_and_reads_resources_and_prompts(console: Console) -> None:
+    async with client(console.data_dir) as session:
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert {"demo-clock__echo", "demo-vault__token_fingerprint", "gateway-kit__slow"} <= names
+        echoed = await session.call_tool("demo-clock__echo", {"text": "hi", "uppercase": True})
+        assert "HI" in text(echoed) and not echoed.is_error
+        resources = (await session.list_resources()).resources
+        assert [str(r.uri) for r in resources] == ["kit://readme"]
+        templates = (await session.list_resource_templates()).resource_templates
+        assert [t.uri_template for t in templates] == ["kit://items/{item}"]
+        read = await session.read_resource("kit://items/abc")
+        assert read.contents[0].text == "item abc"
+        prompts = (await session.list_prompts()).prompts
+        assert [p.name for p in prompts] == ["gateway-kit__greet"]
+        prompt = await session.get_prompt("gateway-kit__greet", {"who": "Ada"})
+        assert prompt.messages[0].content.text == "Say hello to Ada."
+
+
+async def test_rotations_under_load_never_fail_a_call(console: Console) -> None:
+    tokens = [f"rotated-{i}" for i in range(10)]
+    prints = {fp(t): i for i, t in enumerate(tokens)}
+    done = 0  # rotations completed
+    finished = False
+    calls = 0
+
+    async def loop_calls(n: int) -> None:
+        nonlocal calls
+        async with client(console.data_dir, name=f"loader-{n}") as session:
+            while not finished:
+                before = done
+                result = await session.call_tool("demo-vault__token_fingerprint", {})
+                seen = fingerprint(result)  # asserts the call succeeded
+                calls += 1
+                if before:
+                    # a call that starts after rotation k sees token k or a later one
+                    assert prints.get(seen, -1) >= before - 1, (seen, before)
+
+    async def rotate() -> None:
+        nonlocal done, finished
+        await asyncio.sleep(0.3)
+        for token in tokens:
+            answer = await asyncio.to_thread(
+                console.cmd, op="rotate", server="demo-vault", values={"api_token": token}
+            )
+            assert answer["outcome"] == "respawned"
+            done += 1
+            await asyncio.sleep(0.05)
+        finished = True
+
+    await asyncio.gather(rotate(), *(loop_calls(n) for n in range(3)))
+    assert calls > 30
+    async with client(console.data_dir) as session:
+        last = await session.call_tool("demo-vault__token_fingerprint", {})
+        assert fingerprint(last) == fp(tokens[-1])
+
+
+async def test_a_respawn_drains_the_call_in_flight(console: Console, tmp_path: Path) -> None:
+    async with client(console.data_dir) as session:
+        before = console.cmd(op="pid", server="gateway-kit")["pid"]
+        call = asyncio.create_task(
+            session.call_tool("gateway-kit__slow", {"seconds": 1.5, "note": str(tmp_path / "n")})
+        )
+        await asyncio.sleep(0.5)
+        restart = await asyncio.to_thread(console.cmd, op="restart", server="gateway-kit")
+        result = await call
+        assert text(result) == "done" and not result.is_error
+        assert restart["outcome"] == "respawned"
+        assert console.cmd(op="pid", server="gateway-kit")["pid"] != before
+        assert not (tmp_path / "n").exists()  # it finished, it was not cancelled
+
+
+async def test_list_changed_reaches_clients_when_the_union_changes(console: Console) -> None:
+    notes: list[str] = []
+    async with client(console.data_dir, notes=notes) as session:
+        await session.list_tools()
+        stop = await asyncio.to_thread(console.cmd, op="stop", server="demo-notes")
+        assert stop["outcome"] == "stopped"
+        for _ in range(100):
+            if "notifications/tools/list_changed" in notes:
+                break
+            await asyncio.sleep(0.05)
+        assert "notifications/tools/list_changed" in notes
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert "demo-notes__list_notes" not in names
+        start = await asyncio.to_thread(console.cmd, op="start", server="demo-notes")
+        assert start["outcome"] == "started"
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert "demo-notes__list_notes" in names
+
+
+async def test_unavailable_bundles_fail_at_once_with_what_to_do(console: Console) -> None:
+    async with client(console.data_dir) as session:
+        console.cmd(op="stop", server="demo-clock")
+        stopped = await session.call_tool("demo-clock__echo", {"text": "x"})
+        assert stopped.is_error
+        assert text(stopped) == (
+            "Demo Clock is stopped in workspace Demo; "
+            "an administrator can start it in Bundle Console."
+        )
+        console.cmd(op="start", server="demo-clock")
+        assert not (await session.call_tool("demo-clock__echo", {"text": "x"})).is_error
+
+        console.cmd(op="protect", server="demo-vault")
+        refused = console.cmd(op="restart", server="demo-vault")
+        assert refused["outcome"] == "protected"
+        assert refused["error"] == (
+            'Bundle "demo-vault" is protected in workspace "ws_demo": restart refused. '
+            "Its process was left running untouched."
+        )
+        assert not (await session.call_tool("demo-vault__token_fingerprint", {})).is_error
+
+    ws = console.cmd(op="workspace", name="Setup Needed", install=[str(KIT)])["id"]
+    vault = ROOT / "resources" / "bundles" / "demo-vault"
+    console.cmd(op="workspace_install", ws=ws, path=str(vault))
+    console.cmd(op="rotate", ws=ws, server="gateway-kit", values={"label": "crash"})
+    async with client(console.data_dir, "setup needed") as session:
+        setup = await session.call_tool("demo-vault__token_fingerprint", {})
+        assert text(setup) == (
+            'Demo Vault needs setup in workspace Setup Needed: "API token" is missing.'
+        )
+        dead = await session.call_tool("gateway-kit__label", {})
+        assert text(dead) == (
+            "Gateway Kit failed in workspace Setup Needed and is not running; an administrator "
+            "can read its log and restart it in Bundle Console."
+        )
+        for result in (setup, dead):
+            assert "token" not in text(result).replace("API token", "")
+
+
+async def test_cancellation_and_progress_pass_through(console: Console, tmp_path: Path) -> None:
+    note = tmp_path / "cancelled"
+    progress: list[float] = []
+    got_progress = anyio.Event()
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+        got_progress.set()
+
+    async with client(console.data_dir) as session:
+        async with anyio.create_task_group() as tg:
+
+            async def slow_call() -> None:
+                await session.call_tool(
+                    "gateway-kit__slow",
+                    {"seconds": 30, "note": str(note)},
+                    progress_callback=on_progress,
+                )
+
+            tg.start_soon(slow_call)
+            with anyio.fail_after(20):
+                await got_progress.wait()
+            tg.cancel_scope.cancel()
+        for _ in range(200):
+            if note.exists():
+                break
+            await asyncio.sleep(0.05)
+        assert note.read_text() == "cancelled"
+        assert progress[0] == 0
+        assert not (await session.call_tool("demo-clock__echo", {"text": "after"})).is_error
+
+
+async def test_workspaces_never_see_each_others_tools(console: Console) -> None:
+    ws = console.cmd(op="workspace", name="Other", install=[str(KIT)])["id"]
+    console.cmd(op="rotate", ws=ws, server="gateway-kit", values={"label": "other label"})
+    async with client(console.data_dir, "Other") as other, client(console.data_dir) as demo:
+        other_tools = {t.name for t in (await other.list_tools()).tools}
+        assert other_tools == {
+            "gateway-kit__slow",
+            "gateway-kit__label",
+            "gateway-kit__probe_gateway",
+        }
+        assert text(await other.call_tool("gateway-kit__label", {})) == "other label"
+        assert text(await demo.call_tool("gateway-kit__label", {})) == "kit"
+        with pytest.raises(Exception, match="Unknown tool"):
+            await other.call_tool("demo-vault__token_fingerprint", {})
+
+
+async def test_a_bundle_process_cannot_connect(console: Console) -> None:
+    data = console.data_dir
+    async with client(data) as session:
+        result = await session.call_tool(
+            "gateway-kit__probe_gateway",
+            {
+                "socket_path": str(files.socket_path(data)),
+                "token_path": str(files.token_path(data)),
+            },
+        )
+    # Without the sandbox the bundle can read the token; the marker still keeps it out.
+    assert "Bundle processes cannot connect to the gateway." in text(result)
+
+
+def test_a_wrong_token_or_workspace_is_refused(console: Console) -> None:
+    def hello(**fields: object) -> dict[str, object]:
+        sock = unixsock.connect(files.socket_path(console.data_dir), timeout=5)
+        with sock, sock.makefile("rwb") as stream:
+            stream.write(json.dumps({"gateway": 1, **fields}).encode() + b"\n")
+            stream.flush()
+            return json.loads(stream.readline())
+
+    token = files.read_token(console.data_dir)
+    assert hello(token="nope", workspace="Demo") == {"ok": False, "error": "Wrong gateway token."}
+    assert hello(token=token, workspace="Nope")["error"].startswith("No workspace named 'Nope'")
+    assert hello(token=token, workspace="demo") == {"ok": True, "workspace": "ws_demo"}
+    mode = files.socket_path(console.data_dir).stat().st_mode & 0o777
+    assert mode == 0o600 and files.token_path(console.data_dir).stat().st_mode & 0o777 == 0o600
+    assert files.service_dir(console.data_dir).stat().st_mode & 0o777 == 0o700
+    assert isinstance(socket.AF_UNIX, int)
