@@ -79,6 +79,7 @@ class Gateway:
             self._accept, sock=sock, limit=64 * 1024 * 1024
         )
         self._unsubscribe = self.lifecycle.subscribe(self._on_event)
+        self.lifecycle.on_server_notification = self._on_bundle_notification
         for ws in self.host.workspaces():
             for bundle in ws.bundles:
                 inst = self.lifecycle.get_instance(bundle.server_name, ws.id)
@@ -344,15 +345,7 @@ class Gateway:
     async def _bundle_call(
         self, proc: BundleProcess, tool: str, arguments: Any, progress: Any
     ) -> Any:
-        session = proc.session
-        if session is None:
-            raise ConnectionError("the bundle process went away")
-        return await session.call_tool(
-            tool,
-            arguments or {},
-            read_timeout_seconds=self.call_timeout,
-            progress_callback=progress,
-        )
+        return await proc.call_tool(tool, arguments, timeout=self.call_timeout, progress=progress)
 
     async def _forward(self, client: Client, server: str, what: str, request: Any) -> Any:
         """Resources and prompts: routed and waited for like calls, not recorded."""
@@ -477,16 +470,18 @@ class Gateway:
                 if client.ws_id == ws_id and client.session is not None:
                     self._track(_notify(client.session, changed))
 
+    def _on_bundle_notification(
+        self, server: str, ws_id: str, method: str, params: dict[str, Any] | None
+    ) -> None:
+        """A bundle's own list changed: list it again (the union follows)."""
+        inst = self.lifecycle.get_instance(server, ws_id)
+        if method.endswith("/list_changed") and inst is not None and inst._proc is not None:
+            tools = method.startswith("notifications/tools")
+            self._track(self._fetch(inst, inst._proc, tools=tools))
+
     def _watch(self, inst: BundleInstance, proc: BundleProcess) -> None:
-        """Fetch what the process offers besides tools, and follow its list_changed."""
+        """Fetch what the process offers besides tools."""
         caps = proc.capabilities
-
-        def on_notification(p: BundleProcess, message: Any) -> None:
-            method = getattr(message, "method", "")
-            if method.endswith("/list_changed") and inst._proc is p:
-                self._track(self._fetch(inst, p, tools=method.startswith("notifications/tools")))
-
-        proc.on_notification = on_notification
         if caps is not None and (caps.resources is not None or caps.prompts is not None):
             self._track(self._fetch(inst, proc, tools=False))
         else:
@@ -501,9 +496,7 @@ class Gateway:
             if tools:
                 import mcp_types as types
 
-                from core.process import _list_all_tools
-
-                proc.tools = await _list_all_tools(session, types)
+                proc.tools = await proc._list_tools(session, types)
                 inst.tools = list(proc.tools)
             if caps is not None and caps.resources is not None:
                 extras.resources = list((await session.list_resources()).resources)
