@@ -22,7 +22,14 @@ from core import bundles, demo, settings, signatures, userconfig
 from core.atomic import PRIVATE_DIR_MODE, remove_stale_temps
 from core.credentials import CredentialStore
 from core.datalock import DataDirLock
-from core.errors import ConfigError, ConsoleError, DataError, InstallError, NotFoundError
+from core.errors import (
+    ConfigError,
+    ConsoleError,
+    DataError,
+    InstallError,
+    NotFoundError,
+    WorkspaceError,
+)
 from core.launch import build_launch_spec, format_scalar, is_empty
 from core.manifest import Manifest, load_manifest
 from core.models import (
@@ -218,8 +225,18 @@ class Host:
         """Counts unreadable workspaces too (used to decide whether to seed the demo)."""
         return bool(self._workspaces) or bool(self._store.existing_ids())
 
+    def _check_name_free(self, name: str, ws_id: str | None = None) -> None:
+        """Workspace names are unique ignoring case and spacing (``clean_name`` folds spaces)."""
+        folded = name.casefold()
+        for other in self._workspaces.values():
+            if other.id != ws_id and other.name.casefold() == folded:
+                raise WorkspaceError(
+                    f'A workspace named "{other.name}" already exists. Choose another name.'
+                )
+
     def create_workspace(self, name: str) -> Workspace:
         name = clean_name(name)
+        self._check_name_free(name)
         ws_id = derive_id(name, set(self._workspaces) | self._store.existing_ids())
         ws = Workspace(id=ws_id, name=name)
         self._store.create_dir(ws_id)
@@ -233,7 +250,9 @@ class Host:
 
     def rename_workspace(self, ws_id: str, new_name: str) -> Workspace:
         ws = self._ws(ws_id)
-        renamed = ws.model_copy(update={"name": clean_name(new_name)})
+        name = clean_name(new_name)
+        self._check_name_free(name, ws_id)
+        renamed = ws.model_copy(update={"name": name})
         self._save(renamed)
         self._workspaces[ws_id] = renamed
         if self._lifecycle is not None:  # needs-setup messages quote the workspace name
@@ -416,6 +435,24 @@ class Host:
             return
         self._manifests.pop(rel.removeprefix("bundles/"), None)
         bundles.remove_tree(self.paths.bundle_dir(rel))
+
+    def set_protected(self, ws_id: str, server_name: str, protected: bool) -> InstalledBundle:
+        """Protect (or unprotect) a bundle: a protected one refuses restarts and uninstall.
+
+        Saved in workspace.json first, then applied to the live instance, so a
+        failed write changes nothing.
+        """
+        ws, bundle = self._bundle(ws_id, server_name)
+        changed = bundle.model_copy(update={"protected": bool(protected)})
+        updated = ws.model_copy(
+            update={"bundles": [changed if b is bundle else b for b in ws.bundles]}
+        )
+        self._save(updated)
+        self._workspaces[ws_id] = updated
+        inst = self.lifecycle.get_instance(server_name, ws_id)
+        if inst is not None:
+            inst.protected = bool(protected)
+        return changed.model_copy(deep=True)
 
     def install_warnings(self, ws_id: str, server_name: str) -> list[str]:
         return list(self._bundle(ws_id, server_name)[1].warnings)

@@ -34,6 +34,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     _target(p)
     p.add_argument("--force", action="store_true", help="also when the bundle is protected")
     p.set_defaults(run=run_uninstall)
+    for verb, text in (
+        ("protect", "protect a bundle: restarts and uninstall are refused"),
+        ("unprotect", "remove a bundle's protection"),
+    ):
+        p = sub.add_parser(verb, parents=[common], help=text)
+        _target(p)
+        p.set_defaults(run=_protect(verb == "protect"))
 
 
 def _target(p: argparse.ArgumentParser) -> None:
@@ -99,3 +106,20 @@ def run_uninstall(args: argparse.Namespace, data_dir: Path) -> int:
         return 0
 
     return run_with_session(args, data_dir, body)
+
+
+def _protect(protected: bool):  # type: ignore[no-untyped-def]
+    def run(args: argparse.Namespace, data_dir: Path) -> int:
+        def body(session: Any) -> int:
+            req = {"workspace": args.workspace, "bundle": args.bundle, "protected": protected}
+            result = session.call("protect", req)
+            if args.json:
+                emit_json(result)
+            else:
+                state = "protected" if result["protected"] else "no longer protected"
+                print(f'"{result["bundle"]}" is {state}.')
+            return 0
+
+        return run_with_session(args, data_dir, body)
+
+    return run

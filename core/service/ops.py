@@ -343,6 +343,12 @@ async def op_uninstall(ops: Operations, args: dict[str, Any]) -> Any:
     return {"workspace": ws.id, "bundle": b.server_name}
 
 
+async def op_protect(ops: Operations, args: dict[str, Any]) -> Any:
+    ws, b = ops.target(args)
+    changed = ops.host.set_protected(ws.id, b.server_name, bool(args["protected"]))
+    return {"workspace": ws.id, "bundle": b.server_name, "protected": changed.protected}
+
+
 def _ws_json(ws: Workspace) -> dict[str, Any]:
     return {"id": ws.id, "name": ws.name, "bundles": [b.server_name for b in ws.bundles]}
 
@@ -453,6 +459,7 @@ OPS: dict[str, Op] = {
         },
     ),
     "uninstall": Op(op_uninstall, {**WSB, "force": ((bool,), False)}),
+    "protect": Op(op_protect, {**WSB, "protected": ((bool,), True)}),
     "env_passthrough": Op(op_passthrough, {"workspace": (S, False), "names": ((list,), False)}),
     "workspace_list": Op(op_ws_list, {}),
     "workspace_create": Op(op_ws_create, {"name": (S, True)}),

@@ -42,17 +42,56 @@ def test_derive_id_is_unique() -> None:
 
 async def test_create_rename_persist(host: Host, tmp_path: Path) -> None:
     ws = host.create_workspace("Demo")
-    again = host.create_workspace("demo")
+    again = host.create_workspace("Demo!")  # another name with the same slug
     assert (ws.id, ws.name, ws.bundles) == ("ws_demo", "Demo", [])
     assert again.id == "ws_demo_2"
     renamed = host.rename_workspace("ws_demo", "Production")
     assert renamed.id == "ws_demo" and renamed.name == "Production"
     data = json.loads((tmp_path / "data/workspaces/ws_demo/workspace.json").read_text())
     assert data["name"] == "Production" and data["id"] == "ws_demo"
-    assert [w.name for w in host.workspaces()] == ["demo", "Production"]
+    assert [w.name for w in host.workspaces()] == ["Demo!", "Production"]
     # callers get copies: mutating one changes nothing
     host.workspaces()[0].name = "hacked"
-    assert {w.name for w in host.workspaces()} == {"demo", "Production"}
+    assert {w.name for w in host.workspaces()} == {"Demo!", "Production"}
+
+
+async def test_names_are_unique_ignoring_case_and_spaces(host: Host, tmp_path: Path) -> None:
+    host.create_workspace("Demo")
+    for clash in ("demo", "  DEMO ", "Demo"):
+        with pytest.raises(WorkspaceError, match=r'A workspace named "Demo" already exists'):
+            host.create_workspace(clash)
+    team = host.create_workspace("Team  Alpha")
+    with pytest.raises(WorkspaceError, match="already exists"):
+        host.create_workspace(" team alpha")
+    with pytest.raises(WorkspaceError, match="already exists"):
+        host.rename_workspace(team.id, "DEMO")
+    assert host.rename_workspace(team.id, "team alpha").name == "team alpha"  # itself is fine
+    with pytest.raises(WorkspaceError, match="non-empty name"):
+        host.rename_workspace(team.id, "   ")
+    assert sorted(w.name for w in host.workspaces()) == ["Demo", "team alpha"]
+    assert len(list((tmp_path / "data/workspaces").iterdir())) == 2  # nothing half-created
+
+
+async def test_protect_persists_and_guards_restart_and_uninstall(
+    host: Host, tmp_path: Path
+) -> None:
+    ws = host.create_workspace("Prod")
+    src = write_bundle(tmp_path / "src", manifest())
+    inst = await host.install_bundle(ws.id, src)
+    name = inst.server_name
+    assert host.set_protected(ws.id, name, True).protected is True
+    assert host.lifecycle.get_instance(name, ws.id).protected
+    data = json.loads((tmp_path / f"data/workspaces/{ws.id}/workspace.json").read_text())
+    assert data["bundles"][0]["protected"] is True
+    refused = await host.lifecycle.respawn_bundle(name, ws.id)
+    assert not refused.ok and refused.outcome == "protected"
+    with pytest.raises(Exception, match="protected"):
+        await host.uninstall_bundle(ws.id, name)
+    assert host.set_protected(ws.id, name, False).protected is False
+    assert not host.lifecycle.get_instance(name, ws.id).protected
+    with pytest.raises(NotFoundError):
+        host.set_protected(ws.id, "nope", True)
+    await host.uninstall_bundle(ws.id, name)
 
 
 @pytest.mark.parametrize("name", ["", "   ", None, "x" * 101])
