@@ -18,6 +18,15 @@ from core.manifest import Manifest, UserConfigField
 
 _CLEAR = object()
 
+#: Longest text value, in UTF-8 bytes. Values reach the bundle as one argument or
+#: environment string, which Linux caps at 128 KiB each (MAX_ARG_STRLEN) and
+#: all together at ARG_MAX (often 2 MiB): a bigger value saves, then every start
+#: fails with "Argument list too long" without naming the field.
+MAX_VALUE_BYTES = 32 * 1024
+#: Most items of a ``multiple`` field, and the most bytes they may add up to.
+MAX_ITEMS = 256
+MAX_LIST_BYTES = 256 * 1024
+
 
 def unknown_keys_problem(manifest: Manifest, keys: list[str]) -> str | None:
     unknown = [k for k in keys if k not in manifest.user_config]
@@ -39,7 +48,11 @@ def _number(field: UserConfigField, value: Any) -> tuple[Any, str | None]:
             return None, f'"{title}" must be a number.'
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None, f'"{title}" must be a number.'
-    if not math.isfinite(value):
+    try:
+        finite = math.isfinite(value)  # an int past float range raises OverflowError
+    except OverflowError:
+        finite = False
+    if not finite:
         return None, f'"{title}" must be a finite number.'
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -68,6 +81,8 @@ def _scalar(field: UserConfigField, value: Any) -> tuple[Any, str | None]:
         return None, f'"{title}" must be text.'
     if "\0" in value:
         return None, f'"{title}" cannot contain a NUL character.'
+    if _size(value) > MAX_VALUE_BYTES:
+        return None, f'"{title}" is longer than {MAX_VALUE_BYTES // 1024} KiB.'
     if field.type in ("directory", "file") and not os.path.isabs(os.path.expanduser(value)):
         # Relative to what? The console's working directory means nothing to the
         # administrator, and the bundle runs in its own folder: refuse, say why.
@@ -85,6 +100,12 @@ def _scalar(field: UserConfigField, value: Any) -> tuple[Any, str | None]:
     return value, None
 
 
+def _size(value: Any) -> int:
+    return (
+        len(value.encode("utf-8", "surrogatepass")) if isinstance(value, str) else len(str(value))
+    )
+
+
 def _check(field: UserConfigField, value: Any) -> tuple[Any, str | None]:
     """(normalised value or _CLEAR, problem)."""
     if value is None or value == "":
@@ -92,6 +113,8 @@ def _check(field: UserConfigField, value: Any) -> tuple[Any, str | None]:
     if field.multiple:
         if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
             return None, f'"{field.title}" must be a list.'
+        if len(value) > MAX_ITEMS:
+            return None, f'"{field.title}" has more than {MAX_ITEMS} items.'
         items = []
         for item in value:
             if item is None or item == "":
@@ -100,6 +123,8 @@ def _check(field: UserConfigField, value: Any) -> tuple[Any, str | None]:
             if problem:
                 return None, problem
             items.append(normalised)
+        if sum(_size(item) for item in items) > MAX_LIST_BYTES:
+            return None, f'"{field.title}" adds up to more than {MAX_LIST_BYTES // 1024} KiB.'
         return (items or _CLEAR), None
     return _scalar(field, value)
 

@@ -83,6 +83,8 @@ async def test_clearing_a_required_field_brings_setup_back(host: Host) -> None:
         ({"token": SECRET, "nope": 1}, 'Unknown setting(s) "nope" for Svc.'),
         ({"token": SECRET, "limit": 99}, '"Limit" must be between 1 and 10.'),
         ({"token": SECRET, "debug": "maybe"}, '"Debug" must be true or false.'),
+        ({"token": SECRET, "limit": 10**400}, '"Limit" must be a finite number.'),
+        ({"token": SECRET * 700_000}, '"API token" is longer than 32 KiB.'),
     ],
 )
 async def test_bad_batch_writes_nothing(

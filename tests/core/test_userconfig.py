@@ -10,7 +10,7 @@ import pytest
 
 from core.errors import ConfigError
 from core.manifest import Manifest, parse_manifest
-from core.userconfig import prepare, problems
+from core.userconfig import MAX_ITEMS, MAX_LIST_BYTES, MAX_VALUE_BYTES, prepare, problems
 from tests.core.data.bundle_factory import with_config
 
 SECRET = "hunter2-very-secret"
@@ -93,6 +93,18 @@ def test_unknown_keys_reject_the_batch_listing_allowed_keys(m: Manifest) -> None
         ({"refs": "/tmp"}, '"Reference folders" must be a list.'),
         ({"refs": ["/no/such/dir"]}, '"Reference folders" must be an existing folder.'),
         ({"tags": [SECRET, 3]}, '"Tags" must be text.'),
+        # An int past float range: math.isfinite raised OverflowError, not a ConfigError.
+        ({"limit": 10**400}, '"Max items" must be a finite number.'),
+        ({"floor": -(10**400)}, '"Floor" must be a finite number.'),
+        ({"limit": "1" + "0" * 400}, '"Max items" must be a finite number.'),
+        # Past what one argv/env string may hold (MAX_ARG_STRLEN): refused at save time.
+        ({"token": SECRET + "x" * MAX_VALUE_BYTES}, '"API token" is longer than 32 KiB.'),
+        ({"tags": ["é" * (MAX_VALUE_BYTES // 2 + 1)]}, '"Tags" is longer than 32 KiB.'),
+        ({"tags": ["t"] * (MAX_ITEMS + 1)}, f'"Tags" has more than {MAX_ITEMS} items.'),
+        (
+            {"tags": ["x" * MAX_VALUE_BYTES] * (MAX_LIST_BYTES // MAX_VALUE_BYTES + 1)},
+            '"Tags" adds up to more than 256 KiB.',
+        ),
     ],
 )
 def test_bad_value_names_the_title_never_the_value(
@@ -124,3 +136,9 @@ def test_relative_paths_are_refused_not_resolved_against_our_cwd(
     assert problems(m, {"dir": str(tmp_path / "notes")}) == []
     monkeypatch.setenv("HOME", str(tmp_path))
     assert prepare(m, {"dir": "~/notes"}) == {"dir": str(tmp_path / "notes")}
+
+
+def test_values_at_the_bounds_are_accepted(m: Manifest) -> None:
+    big = "x" * MAX_VALUE_BYTES
+    changes = prepare(m, {"token": big, "limit": 100, "floor": 10**300, "tags": ["t"] * MAX_ITEMS})
+    assert changes["token"] == big and changes["floor"] == 10**300
