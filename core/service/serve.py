@@ -40,8 +40,8 @@ async def serve(data_dir: Path | None, *, restore: bool = True) -> int:
     server: ControlServer | None = None
     starting: asyncio.Task[object] | None = None
     try:
+        seeded = await seed_if_empty(host)  # before listening: the first status sees it whole
         server = await ControlServer.start(host, "serve", on_handover=handover)
-        seeded = await seed_if_empty(host)
         if seeded is not None:
             log.info('first launch: created the "%s" workspace', seeded.name)
         for message in host.load_errors:
