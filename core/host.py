@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core import bundles, demo, settings, signatures, userconfig
+from core import bundles, demo, sandbox, settings, signatures, userconfig
 from core.atomic import PRIVATE_DIR_MODE, remove_stale_temps
 from core.credentials import CredentialStore
 from core.datalock import DataDirLock
@@ -130,6 +131,7 @@ class Host:
             # anything starts again, or restore would run each bundle twice.
             records = ProcessRecords(host.paths.run_dir)
             host.reaped = await reap_orphans(records)
+            await asyncio.to_thread(sandbox.availability)  # probe once, off the loop
             for message in host.reaped:
                 log.warning("%s", message)
             lc = BundleLifecycleManager(
@@ -668,7 +670,7 @@ class Host:
         try:
             manifest = self._manifest_for(bundle)
             stored = self._credentials.load(ws_id, server_name)
-            return build_launch_spec(
+            spec = build_launch_spec(
                 manifest,
                 self.paths.bundle_dir(bundle.bundle_dir),
                 stored,
@@ -677,6 +679,13 @@ class Host:
                 ws_name=ws.name,
                 env_passthrough=self.effective_env_passthrough(ws_id),
             )
+            policy = sandbox.default_policy(
+                self.paths.root,
+                self.paths.bundle_dir(bundle.bundle_dir),
+                network=bundle.network,
+                enabled=bundle.isolated,
+            )
+            return dataclasses.replace(spec, sandbox=policy)
         except LaunchError:
             raise
         except KeyringUnavailable as exc:  # locked at open: not a crash, the UI asks for setup
@@ -761,6 +770,49 @@ class Host:
     async def seed_demo(self) -> Workspace | None:
         """Create "Demo" with every bundle under resources/bundles, on an empty data dir."""
         return await demo.seed(self)
+
+    # -- isolation (core.sandbox) ---------------------------------------------------------
+
+    def isolation(self, ws_id: str, server_name: str) -> sandbox.Isolation:
+        """How the bundle runs confined: its live process's, else what a start would get."""
+        _, bundle = self._bundle(ws_id, server_name)
+        inst = self.lifecycle.get_instance(server_name, ws_id)
+        if inst is not None and inst.isolation is not None:
+            return inst.isolation
+        return sandbox.planned_isolation(bundle.network, bundle.isolated)
+
+    def sandbox_settings(self, ws_id: str, server_name: str) -> tuple[sandbox.Network, bool]:
+        """``(network, isolated)`` as stored with the workspace."""
+        _, bundle = self._bundle(ws_id, server_name)
+        return bundle.network, bundle.isolated
+
+    def set_sandbox(
+        self,
+        ws_id: str,
+        server_name: str,
+        *,
+        network: sandbox.Network | None = None,
+        isolated: bool | None = None,
+    ) -> bool:
+        """Store the network switch / isolation toggle; True if anything changed.
+
+        Takes effect at the next (re)start: Save in Configure respawns a live bundle.
+        Turning isolation off is the caller's to confirm with the administrator.
+        """
+        if network is not None and network not in ("allowed", "blocked"):
+            raise ConsoleError(f"Network must be 'allowed' or 'blocked', not {network!r}.")
+        ws, bundle = self._bundle(ws_id, server_name)
+        old = (bundle.network, bundle.isolated)
+        new = (network or bundle.network, bundle.isolated if isolated is None else isolated)
+        if new == old:
+            return False
+        bundle.network, bundle.isolated = new
+        try:
+            self._save(ws)
+        except DataError:
+            bundle.network, bundle.isolated = old
+            raise
+        return True
 
     # -- helpers ------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from core.orphans import OrphanRecord
 from core.process import BundleProcess, SpawnError
 from core.proctable import boot_id
 from core.redact import Redactor
+from core.sandbox import Isolation
 from core.states import BundleState, check_transition
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,11 @@ class BundleInstance:
     @property
     def key(self) -> Key:
         return (self.server_name, self.ws_id)
+
+    @property
+    def isolation(self) -> Isolation | None:
+        """How the current process is confined (None when none was spawned)."""
+        return self._proc.isolation if self._proc is not None else None
 
 
 class BundleLifecycleManager:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from core.sandbox.policy import SandboxPolicy
 from core.states import BundleState
 
 #: Every bundle child carries ``BUNDLE_CONSOLE_MARKER=<ws_id>/<server>`` so its
@@ -38,6 +39,8 @@ class LaunchSpec:
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
     secrets: tuple[str, ...] = ()
+    #: How to confine the process (core.sandbox); None runs it unconfined.
+    sandbox: SandboxPolicy | None = None
 
 
 class LaunchError(Exception):

@@ -33,6 +33,7 @@ from core.logs import BundleLog
 from core.models import LaunchSpec, ToolInfo
 from core.proctable import start_since_boot
 from core.redact import Redactor
+from core.sandbox import Isolation, wrap
 
 if TYPE_CHECKING:
     from mcp.client.session import ClientSession
@@ -113,11 +114,15 @@ class _StdinProtocol(asyncio.streams.FlowControlMixin):
     """Write-pipe protocol giving ``StreamWriter`` its drain() flow control."""
 
 
-def _spawn(spec: LaunchSpec, token: str) -> subprocess.Popen[bytes]:
+def _spawn(spec: LaunchSpec, token: str) -> tuple[subprocess.Popen[bytes], Isolation]:
     """Run in a worker thread: ``Popen`` blocks until the child has exec'd, which
-    on a loaded 2-core machine took 5-40 ms per spawn when done on the loop."""
-    return subprocess.Popen(
-        [spec.command, *spec.args],
+    on a loaded 2-core machine took 5-40 ms per spawn when done on the loop.
+
+    The command runs inside the bundle's sandbox when one can be made (core.sandbox).
+    """
+    argv, isolation = wrap([spec.command, *spec.args], spec.env, spec.cwd, spec.sandbox)
+    popen = subprocess.Popen(
+        argv,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -125,6 +130,7 @@ def _spawn(spec: LaunchSpec, token: str) -> subprocess.Popen[bytes]:
         cwd=spec.cwd,
         start_new_session=True,
     )
+    return popen, isolation
 
 
 class BundleProcess:
@@ -200,6 +206,8 @@ class BundleProcess:
         self._sweep: asyncio.Future[None] | None = None
         #: Process start time as the OS reports it (psutil), to tell a reused pid apart.
         self.create_time: float | None = None
+        #: Whether this process runs confined, and if not why (set at spawn).
+        self.isolation: Isolation | None = None
 
     # -- start ---------------------------------------------------------------
 
@@ -217,7 +225,7 @@ class BundleProcess:
         self._stderr_eof = loop.create_future()
         spawning = loop.run_in_executor(None, _spawn, self.spec, self.spawn_token)
         try:
-            popen = await asyncio.shield(spawning)
+            popen, self.isolation = await asyncio.shield(spawning)
         except (OSError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.log.note(f"spawn failed: {reason}")
@@ -225,7 +233,7 @@ class BundleProcess:
         except asyncio.CancelledError:
             # Cancelled mid-spawn: the process may exist already; never leak it.
             with contextlib.suppress(Exception):
-                leaked = await spawning
+                leaked, _ = await spawning
                 os.killpg(leaked.pid, signal.SIGKILL)
                 await loop.run_in_executor(None, leaked.wait)
             raise
@@ -236,6 +244,8 @@ class BundleProcess:
         self.create_time = _create_time(self.pid)
         self.since_boot = start_since_boot(self.pid)
         self.log.note(f"started pid {self.pid}: {self.spec.command} {' '.join(self.spec.args)}")
+        if self.isolation is not None:
+            self.log.note(self.isolation.summary())
         if self.stopping:
             # stop() ran while the process was being spawned, when there was nothing
             # for it to stop yet: finish its work now instead of waiting out the

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -39,6 +40,10 @@ class InstalledBundle(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     source: str = ""
     installed_at: float = Field(default_factory=time.time)
+    #: per-bundle network switch, enforced by the sandbox (core.sandbox)
+    network: Literal["allowed", "blocked"] = "allowed"
+    #: False once the administrator turned isolation off for this bundle (confirmed)
+    isolated: bool = True
     #: the signature check at install (None: installed before signatures were checked)
     signature: SignatureInfo | None = None
     #: set when the administrator confirmed installing despite an invalid signature

@@ -46,13 +46,35 @@ def marked_processes(tag: str | None = None) -> dict[str, list[int]]:
 
     ``tag`` limits the result to markers containing it (tests use a unique tag
     in the workspace id or data dir so parallel runs never see each other).
+    A sandboxed bundle (core.sandbox) counts as one process, its ``bwrap``: what
+    runs inside the sandbox's pid namespace dies with it.
     """
     found: dict[str, list[int]] = {}
     for pid in live_pids():
         marker = proc_env(pid).get(MARKER)
-        if marker is not None and (tag is None or tag in marker):
+        if marker is not None and (tag is None or tag in marker) and not in_sandbox(pid):
             found.setdefault(marker, []).append(pid)
     return found
+
+
+def _comm_ppid(pid: int) -> tuple[str, int]:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "", 0
+    comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+    return comm, int(stat.rpartition(")")[2].split()[1])
+
+
+def in_sandbox(pid: int) -> bool:
+    """Whether ``pid`` runs under a ``bwrap`` ancestor (inside a bundle's sandbox)."""
+    _, ppid = _comm_ppid(pid)
+    while ppid > 1:
+        comm, parent = _comm_ppid(ppid)
+        if comm == "bwrap":
+            return True
+        ppid = parent
+    return False
 
 
 def pids_with_env(key: str, value: str) -> list[int]:

@@ -1,0 +1,20 @@
+"""Confine every bundle process: its own folder, nothing else of the console's.
+
+The mechanism is bubblewrap (``bwrap``, see :mod:`core.sandbox.bwrap`); the
+README's "What a bundle can and cannot touch" says what it covers and what not.
+"""
+
+from core.sandbox.bwrap import availability, wrap
+from core.sandbox.defaults import default_policy, gui_settings_dir, planned_isolation
+from core.sandbox.policy import Isolation, Network, SandboxPolicy
+
+__all__ = [
+    "Isolation",
+    "Network",
+    "SandboxPolicy",
+    "availability",
+    "default_policy",
+    "gui_settings_dir",
+    "planned_isolation",
+    "wrap",
+]
