@@ -4,6 +4,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 QT_DEBS := libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core
+# bubblewrap confines every bundle process (core/sandbox); without it bundles run "not isolated".
+SANDBOX_DEBS := bubblewrap
 # A real Secret Service for the keyring tests (tests/secret_service.py starts a private one).
 KEYRING_DEBS := dbus gnome-keyring
 # What Qt's xcb platform plugin (a real X display) needs on top: `ldd` of
@@ -21,7 +23,7 @@ STAMP := $(VENV)/.installed
 # Debian packages Qt needs (offscreen and on a real X display) and the keyring tests;
 # installed only when one is missing.
 system-deps:
-	@$(MAKE) -s apt-install DEBS="$(QT_DEBS) $(XCB_DEBS) $(KEYRING_DEBS)"
+	@$(MAKE) -s apt-install DEBS="$(QT_DEBS) $(XCB_DEBS) $(KEYRING_DEBS) $(SANDBOX_DEBS)"
 
 test-deps:
 	@$(MAKE) -s apt-install DEBS="$(TEST_DEBS)"
