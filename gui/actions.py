@@ -47,6 +47,10 @@ class BundleActions(QObject):
         self.stop = make("S&top", "stop", "Ctrl+.", "Stop the bundle")
         self.restart = make("&Restart", "restart", Std.Refresh, "Restart the bundle")
         self.uninstall = make("&Uninstall…", "uninstall", Std.Delete, "Uninstall the bundle")
+        self.protect = make(
+            "&Protected", "configure", None, "Protect the bundle: refuse restarts and uninstall"
+        )
+        self.protect.setCheckable(True)
         # Delete must not fire while typing in the filter or search boxes.
         self.uninstall.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.bundle_actions = [
@@ -55,6 +59,7 @@ class BundleActions(QObject):
             self.stop,
             self.restart,
             self.uninstall,
+            self.protect,
         ]
         self.update_for(None, loaded=False)
 
@@ -68,6 +73,10 @@ class BundleActions(QObject):
         state = str(inst.state)
         protected = bool(inst.protected)
         self.configure.setEnabled(True)
+        self.protect.setEnabled(state != "stopping")
+        self.protect.blockSignals(True)  # reflecting core's state is not a request
+        self.protect.setChecked(protected)
+        self.protect.blockSignals(False)
         self.start.setEnabled(state in STARTABLE and not inst.needs_setup)
         self.stop.setEnabled(state in STOPPABLE and not protected)
         self.restart.setEnabled(state != "stopping" and not protected and not inst.needs_setup)

@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
         bundles_menu.addAction(a.stop)
         bundles_menu.addAction(a.restart)
         bundles_menu.addSeparator()
+        bundles_menu.addAction(a.protect)
         bundles_menu.addAction(a.uninstall)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.find_action)
@@ -241,6 +242,7 @@ class MainWindow(QMainWindow):
         a.stop.triggered.connect(lambda: self.stop_selected())
         a.restart.triggered.connect(lambda: self.restart_selected())
         a.uninstall.triggered.connect(self.ask_uninstall)
+        a.protect.toggled.connect(self.set_protected)
         self.bridge.event.connect(self._on_event)
         self.workspace_panel.selected.connect(self._on_workspace_selected)
         self.workspace_panel.createRequested.connect(self.create_workspace)
@@ -603,7 +605,16 @@ class MainWindow(QMainWindow):
         a = self.bundle_actions
         menu = QMenu(self)
         if idx.isValid():
-            for action in (a.start, a.stop, a.restart, None, a.configure, None, a.uninstall):
+            for action in (
+                a.start,
+                a.stop,
+                a.restart,
+                None,
+                a.configure,
+                None,
+                a.protect,
+                a.uninstall,
+            ):
                 if action is None:
                     menu.addSeparator()
                 else:
@@ -612,6 +623,25 @@ class MainWindow(QMainWindow):
         menu.addAction(a.install)
         menu.addAction(a.install_folder)
         menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def set_protected(self, protected: bool) -> None:
+        """The Protected toggle: core saves the flag; the lock and actions follow."""
+        key = self.current_key()
+        if key is None or self.host is None:
+            return
+        try:
+            self.host.set_protected(key[0], key[1], protected)
+        except Exception as exc:
+            self.show_status(f"Cannot change protection: {error_text(exc)}", error=True)
+        else:
+            label = self._label_of(key)
+            self.show_status(
+                f"{label} is protected: restarts and uninstall are refused."
+                if protected
+                else f"{label} is no longer protected."
+            )
+        self.bundles.refresh_row(key[0], key[1])
+        self._sync_actions()
 
     # -- workspaces ------------------------------------------------------------------------
 
