@@ -11,6 +11,7 @@ next one opens normally.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 
@@ -29,7 +30,18 @@ class DataDirLock:
     def acquire(cls, root: Path) -> DataDirLock:
         """Lock ``root`` or raise a DataError saying which process holds it."""
         path = root / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            # O_NOFOLLOW: a console.lock that is a symlink (never one we made) would
+            # have us truncate whatever file it points at.
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise DataError(
+                    path,
+                    "is a symbolic link; the console never writes through a link it did "
+                    "not create. Remove it.",
+                ) from None
+            raise DataError(path, f"cannot be opened ({exc.strerror or exc})") from exc
         try:
             _lock(fd)
         except OSError:

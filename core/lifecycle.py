@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import DataError
 from core.escapees import EscapeeSweeper
 from core.locks import KeyedLocks
 from core.logs import BundleLog, read_tail
@@ -718,11 +719,20 @@ class BundleLifecycleManager:
             return RespawnResult(False, message, "failed")
         self._set_needs_setup(inst, None)
         self._remember_secrets(inst, spec.secrets)
-        bundle_log = BundleLog(
-            self.log_path(inst.server_name, inst.ws_id),
-            self.redactor,
-            max_bytes=self.log_max_bytes,
-        )
+        try:
+            bundle_log = BundleLog(
+                self.log_path(inst.server_name, inst.ws_id),
+                self.redactor,
+                max_bytes=self.log_max_bytes,
+            )
+        except DataError as exc:  # the log path is a symlink: refused, and named
+            message = str(exc)
+            if inst.state is S.DEAD:
+                inst.last_error = message
+                self._publish(inst, S.DEAD, error=message, kind="setup")
+            else:
+                self._transition(inst, S.DEAD, message)
+            return RespawnResult(False, message, "failed")
         proc = BundleProcess(
             spec,
             bundle_log,

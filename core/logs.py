@@ -7,11 +7,19 @@ in any editor and the log view never has to trust the raw file.
 from __future__ import annotations
 
 import collections
+import errno
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from core.errors import DataError
 from core.redact import Redactor
+
+_log = logging.getLogger(__name__)
+#: O_NOFOLLOW: a log path that is a symlink (which the console never creates) is
+#: refused instead of appending bundle stderr to whatever it points at.
+_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
 
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_BACKUPS = 2
@@ -25,6 +33,11 @@ class BundleLog:
 
     The total on disk stays under ``max_bytes * (backups + 1)`` plus one line.
     Also keeps the last :data:`TAIL_LINES` lines in memory for error messages.
+
+    Writes fail soft: when the disk is full (or the file cannot be written) lines
+    are dropped and counted, the console log says so once, and the first write
+    that succeeds again records how many were lost. A log path that is a symlink
+    raises :class:`~core.errors.DataError` naming it, at construction.
     """
 
     def __init__(
@@ -43,9 +56,30 @@ class BundleLog:
         self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self._partial = ""
         self._closed = False
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._fh = open(path, "a", encoding="utf-8", errors="replace")
-        self._size = self._fh.tell()
+        #: lines lost to failed writes since the last successful one
+        self.dropped = 0
+        self._fd: int | None = None
+        self._size = 0
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._open()
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise DataError(path, _LINK_REFUSED) from None
+            self._failed(exc, 0)
+
+    def _open(self) -> None:
+        self._fd = os.open(self.path, _OPEN_FLAGS, 0o600)
+        self._size = os.fstat(self._fd).st_size
+
+    def _failed(self, exc: OSError, lines: int) -> None:
+        if not self.dropped:
+            _log.warning(
+                "%s: cannot be written (%s); bundle output is dropped until it can",
+                self.path,
+                exc.strerror or exc,
+            )
+        self.dropped += max(lines, 1)
 
     def feed(self, chunk: str) -> None:
         """Take a chunk of stderr text; complete lines are redacted and written."""
@@ -76,15 +110,39 @@ class BundleLog:
         clean = [self.redact(line.rstrip("\r")) for line in lines]
         if tail:
             self.tail.extend(clean)
-        text = "".join(line + "\n" for line in clean)
-        if self._size + len(text) > self.max_bytes and self._size > 0:
-            self._rotate()
-        self._fh.write(text)
-        self._fh.flush()
-        self._size += len(text.encode("utf-8", "replace"))
+        data = "".join(line + "\n" for line in clean).encode("utf-8", "replace")
+        try:
+            if self._fd is None:
+                self._open()
+            if self._size + len(data) > self.max_bytes and self._size > 0:
+                self._rotate()
+            if self.dropped:
+                lost = (
+                    f"[bundle-console] {self.dropped} line(s) lost: the log could not be written\n"
+                )
+                self._write_all(lost.encode())
+                self.dropped = 0
+            self._write_all(data)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # a link appeared where the log was: never follow it
+                self._close_fd()
+            self._failed(exc, len(clean))
+
+    def _write_all(self, data: bytes) -> None:
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            self._size += written
+            view = view[written:]
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
 
     def _rotate(self) -> None:
-        self._fh.close()
+        self._close_fd()
         for i in range(self.backups, 0, -1):
             src = self.path.with_name(f"{self.path.name}.{i - 1}") if i > 1 else self.path
             dst = self.path.with_name(f"{self.path.name}.{i}")
@@ -92,8 +150,7 @@ class BundleLog:
                 os.replace(src, dst)
         if self.backups == 0:
             self.path.unlink(missing_ok=True)
-        self._fh = open(self.path, "a", encoding="utf-8", errors="replace")
-        self._size = 0
+        self._open()
 
     def close(self) -> None:
         if self._closed:
@@ -102,7 +159,13 @@ class BundleLog:
             self._write_lines([self._partial])
             self._partial = ""
         self._closed = True
-        self._fh.close()
+        self._close_fd()
+
+
+_LINK_REFUSED = (
+    "is a symbolic link; the console never writes through a link it did not create. "
+    "Remove it (a plain file is created in its place)."
+)
 
 
 def read_tail(
