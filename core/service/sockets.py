@@ -17,11 +17,11 @@ import struct
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.atomic import PRIVATE_DIR_MODE
-
 SERVICE_DIR = "service"
 CONTROL_SOCKET = "control.sock"
 SOCKET_MODE = 0o600
+#: core.atomic.PRIVATE_DIR_MODE, without that module's imports (tempfile...) on the CLI path
+PRIVATE_DIR_MODE = 0o700
 #: bytes usable in sockaddr_un.sun_path (108 with the NUL)
 MAX_PATH = 107
 _UCRED = struct.Struct("3i")  # pid, uid, gid
