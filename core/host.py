@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -275,6 +276,7 @@ class Host:
                 await self._credentials.forget_workspace_items(ws_id)
                 self._credentials.delete_workspace(ws_id)
                 self._store.delete(ws_id)
+                self._remove_ws_leftovers(ws_id)
                 del self._workspaces[ws_id]
                 for key in keys:
                     self._intent.pop(key, None)
@@ -282,6 +284,17 @@ class Host:
                 self._removing.difference_update(keys)
             for bundle in ws.bundles:
                 self._collect_bundle_dir(bundle.bundle_dir)
+
+    def _remove_ws_leftovers(self, ws_id: str) -> None:
+        """A deleted workspace leaves no logs/<ws_id> or run/<ws_id> behind (its
+        bundles are stopped by now, so their process records are stale)."""
+        for folder in (self.paths.logs_dir / ws_id, self.paths.run_dir / ws_id):
+            try:
+                shutil.rmtree(folder)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("cannot remove %s: %s", folder, exc)
 
     # -- bundles ----------------------------------------------------------------------
 

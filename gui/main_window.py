@@ -128,6 +128,7 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(loading)
 
         self.workspace_panel = WorkspacePanel(self.workspaces, self)
+        self.workspace_panel.running_bundles = self._live_bundle_labels
 
         centre = QWidget(self)
         centre_lay = QVBoxLayout(centre)
@@ -665,6 +666,17 @@ class MainWindow(QMainWindow):
         if ws_id == self.current_ws_id:
             self.ws_title.setText(ws.name)
         self.show_status(f"Renamed workspace to “{ws.name}”.")
+
+    def _live_bundle_labels(self, ws_id: str) -> list[str]:
+        """Display names of the workspace's bundles that have a process (or are about to)."""
+        if self.host is None:
+            return []
+        live = []
+        for bundle in self.host.workspace(ws_id).bundles:
+            inst = self.lc.get_instance(bundle.server_name, ws_id) if self.lc else None
+            if inst is not None and str(inst.state) in ("starting", "running", "crashed"):
+                live.append(self._label_of((ws_id, bundle.server_name)))
+        return sorted(live)
 
     @async_slot(str)
     async def delete_workspace(self, ws_id: str) -> None:

@@ -6,6 +6,8 @@ nested loop); the panel only emits requests, the window performs them in core.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -33,6 +35,9 @@ class WorkspacePanel(QWidget):
     createRequested = Signal(str)  # name
     renameRequested = Signal(str, str)  # ws_id, new name
     deleteRequested = Signal(str)  # ws_id
+
+    #: labels of a workspace's live bundles, named in the delete confirmation (set by the window)
+    running_bundles: Callable[[str], list[str]] = staticmethod(lambda _ws_id: [])
 
     def __init__(self, model: WorkspaceListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -157,10 +162,17 @@ class WorkspacePanel(QWidget):
             QMessageBox.StandardButton.Cancel,
             self,
         )
-        box.setInformativeText(
-            "Its bundles are stopped and its stored credentials are removed. "
-            "Installed bundle files shared with other workspaces are kept."
+        running = self.running_bundles(ws_id)
+        now = (
+            f"Running now, and stopped by the deletion: {', '.join(running)}.\n\n"
+            if running
+            else ""
         )
+        box.setInformativeText(
+            now + "Its bundles are stopped; its stored credentials, logs and process records "
+            "are removed. Installed bundle files shared with other workspaces are kept."
+        )
+        box.setTextFormat(Qt.TextFormat.PlainText)  # names are the administrator's text
         delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -49,3 +49,33 @@ async def test_duplicate_and_empty_workspace_names_are_refused(launch: Any) -> N
         window.create_workspace("   ")
         assert "non-empty name" in window.statusBar().currentMessage()
         assert [w.id for w in host.workspaces()] == before
+
+
+async def test_deleting_a_workspace_names_running_bundles_and_leaves_no_folders(
+    launch: Any,
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    async with launch() as console:
+        window, host = console.window, console.host
+        ws = window.current_ws_id
+        clock, notes = server_named(host, ws, "clock"), server_named(host, ws, "notes")
+        await wait_badge(window, clock, "running")
+        await wait_badge(window, notes, "running")
+        logs, run = host.data_dir / "logs" / ws, host.data_dir / "run" / ws
+        assert logs.is_dir() and run.is_dir()
+        window.workspace_panel.ask_delete()
+        box = window.workspace_panel._dialog
+        assert isinstance(box, QMessageBox)
+        text = box.informativeText()
+        labels = sorted(window._label_of((ws, name)) for name in (clock, notes))
+        assert f"Running now, and stopped by the deletion: {', '.join(labels)}." in text, text
+        vault_label = window._label_of((ws, server_named(host, ws, "vault")))
+        assert vault_label not in text  # needs setup: not running
+        delete = next(b for b in box.buttons() if b.text() == "Delete")
+        delete.click()
+        from tests.gui.conftest import wait_until
+
+        await wait_until(lambda: ws not in [w.id for w in host.workspaces()], what="deletion")
+        assert not logs.exists() and not run.exists()
+        assert not (host.data_dir / "workspaces" / ws).exists()
