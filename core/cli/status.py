@@ -81,6 +81,9 @@ def render(result: dict[str, Any]) -> str:
         for b in ws["bundles"]:
             if b.get("signature_status") in ("signed", "invalid"):
                 lines.append(f"  {b['server_name']}: {b['signature']}")
+            isolation = b.get("isolation", "")
+            if isolation.startswith("not isolated") or b.get("network") == "blocked":
+                lines.append(f"  {b['server_name']}: {isolation}")
             for warning in b.get("warnings", []):
                 lines.append(f"  {b['server_name']}: warning: {warning}")
     return "\n".join(lines)

@@ -221,6 +221,9 @@ def _bundle_status(ops: Operations, ws: Workspace, b: InstalledBundle) -> dict[s
         "signature_trust": b.signature.trust if b.signature else None,
         "signature_override": b.signature_override_at is not None,
         "warnings": list(b.warnings),
+        # core.sandbox: "isolated (bubblewrap), network ..." or "not isolated: <reason>"
+        "isolation": ops.host.isolation(ws.id, b.server_name).summary(),
+        "network": b.network,
     }
 
 
