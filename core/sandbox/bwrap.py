@@ -119,6 +119,9 @@ def wrap(
     for path in policy.hidden:
         if os.path.isdir(path):
             args += ["--tmpfs", path]
+    for path in policy.masked:  # connect() to /dev/null: refused
+        if os.path.exists(path) and not os.path.isdir(path):
+            args += ["--ro-bind", "/dev/null", path]
     args += ["--ro-bind", policy.own_dir, policy.own_dir]
     if cwd:
         args += ["--chdir", cwd]

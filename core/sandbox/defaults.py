@@ -12,6 +12,7 @@ import platformdirs
 from core.paths import APP_NAME
 from core.sandbox.bwrap import availability
 from core.sandbox.policy import Isolation, Network, SandboxPolicy
+from core.secrets.bus import session_bus_sockets
 
 _CODE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +42,7 @@ def default_policy(
         readonly=tuple(readonly),
         network=network,
         enabled=enabled,
+        masked=tuple(session_bus_sockets()[0]),  # no Secret Service (keyring) for bundles
     )
 
 

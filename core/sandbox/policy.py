@@ -24,6 +24,9 @@ class SandboxPolicy:
     network: Network = "allowed"
     #: False when the administrator turned isolation off for this bundle.
     enabled: bool = True
+    #: sockets made unreachable (/dev/null bound over them): the session bus, so a
+    #: bundle cannot ask the Secret Service for the console's keyring items
+    masked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
