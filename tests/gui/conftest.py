@@ -123,6 +123,10 @@ async def launched(data_dir: Path) -> AsyncIterator[Any]:
     window = MainWindow()
     window.resize(1200, 760)
     window.show()
+    # Every status-bar message, kept: on a loaded machine a message can time out
+    # before the test reads it (restore alone may take longer than its 8 s).
+    window.seen_status = []
+    window.statusBar().messageChanged.connect(window.seen_status.append)
     console = Console(window, data_dir)
     console.start()
     assert console.load_task is not None
