@@ -22,6 +22,7 @@ from benchmarks.harness import Figure, render
 #: figure group -> "module:function" (async def run(quick) -> list[Figure]); run in this order
 GROUPS: dict[str, str] = {
     "respawn": "benchmarks.respawn",
+    "isolation": "benchmarks.isolation",
     "coalesce": "benchmarks.coalesce",
     "stop": "benchmarks.stop",
     "save": "benchmarks.save",

@@ -1,0 +1,103 @@
+"""Respawn with isolation on (bubblewrap) vs off vs the bare SDK, interleaved in one run.
+
+Same server, same work per sample as benchmarks/respawn.py (stop the old
+process, spawn, ``initialize`` + ``tools/list``). "on" uses the default policy
+(core.sandbox.default_policy) on a scratch data dir; "on, network blocked"
+adds the network namespace.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import uuid
+from pathlib import Path
+
+from benchmarks.harness import Figure, interleave
+from benchmarks.support import SdkSession, Server, SpecTable, base_env, make_lifecycle, now, tmp_log
+from core.models import LaunchSpec
+from core.sandbox import availability, default_policy
+
+WS = "ws_bench"
+NAME = "srv"
+
+
+class _Sandboxed(SpecTable):
+    def __init__(self, tag: str, data: Path, network: str) -> None:
+        super().__init__(tag)
+        self.data, self.network = data, network
+
+    def __call__(self, name: str, ws: str) -> LaunchSpec:
+        spec = super().__call__(name, ws)
+        own = self.data / "bundles" / "srv-1"
+        policy = default_policy(self.data, own, network=self.network)  # type: ignore[arg-type]
+        return dataclasses.replace(spec, sandbox=policy)
+
+
+async def run(quick: bool) -> list[Figure]:
+    if availability()[0] is None:
+        fig = Figure("isolation", "respawn with isolation on vs off vs bare SDK")
+        fig.fact("sandbox", f"unavailable: {availability()[1]}")
+        return [fig]
+    server, rounds = Server.fixture(), 6 if quick else 24
+    tag = f"iso-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(prefix="bench-iso-") as tmp:
+        data = Path(tmp) / "data"
+        (data / "bundles" / "srv-1").mkdir(parents=True)
+        tables = {
+            "off": SpecTable(tag),
+            "on": _Sandboxed(tag, data, "allowed"),
+            "blocked": _Sandboxed(tag, data, "blocked"),
+        }
+        lcs = {}
+        for key, table in tables.items():
+            table.add(NAME, WS, server)
+            lcs[key] = make_lifecycle(table, Path(tmp) / f"logs-{key}")
+            lcs[key].register(NAME, WS)
+            if not (await lcs[key].start_bundle(NAME, WS)).ok:
+                raise RuntimeError(f"{key}: did not start")
+        errlog = tmp_log(Path(tmp) / "sdk", "stderr.log")
+        sdk = SdkSession(server, base_env(tag), errlog)
+        await sdk.start()
+
+        def respawner(key: str):
+            async def go() -> dict[str, float]:
+                t0 = now()
+                res = await lcs[key].respawn_bundle(NAME, WS)
+                if not res.ok:
+                    raise RuntimeError(res.error)
+                return {"total": now() - t0}
+
+            return go
+
+        async def baseline() -> dict[str, float]:
+            t0 = now()
+            await sdk.stop()
+            await sdk.start()
+            return {"total": now() - t0}
+
+        try:
+            s = await interleave(
+                {
+                    "on": respawner("on"),
+                    "off": respawner("off"),
+                    "blocked": respawner("blocked"),
+                    "sdk": baseline,
+                },
+                rounds,
+                2,
+            )
+        finally:
+            await sdk.stop()
+            for lc in lcs.values():
+                await lc.shutdown()
+            errlog.close()
+    fig = Figure("isolation", f"respawn, {server.label} server: isolation on vs off vs bare SDK")
+    fig.series("isolation on (bubblewrap)", s["on"]["total"])
+    fig.series("isolation on, network blocked", s["blocked"]["total"])
+    fig.series("isolation off", s["off"]["total"])
+    fig.series("bare SDK stdio_client", s["sdk"]["total"])
+    fig.pair("ratio on / off", s["on"]["total"], s["off"]["total"], goal=("<=", 1.10))
+    fig.pair("ratio blocked / off", s["blocked"]["total"], s["off"]["total"], goal=("<=", 1.10))
+    fig.pair("ratio on / SDK", s["on"]["total"], s["sdk"]["total"])
+    return [fig]
