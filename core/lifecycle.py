@@ -39,7 +39,7 @@ from core.models import (
     not_installed_message,
 )
 from core.orphans import OrphanRecord
-from core.process import BundleProcess, SpawnError
+from core.process import BundleProcess, SpawnError, exit_text
 from core.proctable import boot_id
 from core.redact import Redactor
 from core.sandbox import Isolation
@@ -793,7 +793,7 @@ class BundleLifecycleManager:
         if inst.state is not S.RUNNING:
             return
         tail = next((line for line in reversed(inst.stderr_tail) if line.strip()), "")
-        message = f"exited unexpectedly with code {proc.returncode}"
+        message = exit_text(proc.returncode).replace("exited", "exited unexpectedly", 1)
         if proc.lost_reason is not None:  # still alive, but of no use: stopped above
             message = f"{proc.lost_reason}; the console stopped it"
         elif tail:

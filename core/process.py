@@ -81,6 +81,18 @@ SDK_MODULES = (
 )
 
 
+def exit_text(returncode: int | None) -> str:
+    """How a process ended, in words: ``exited with code 4`` or ``was killed by SIGKILL``
+    (a negative return code is a signal; "code -9" was read as an exit code)."""
+    if returncode is not None and returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"was killed by {name}"
+    return f"exited with code {returncode}"
+
+
 class SpawnError(Exception):
     """The process could not be started or did not complete the MCP handshake."""
 
@@ -326,9 +338,7 @@ class BundleProcess:
         await self.stderr_drained(0.5)
         if self._exited.done():
             raise SpawnError(
-                self._with_context(
-                    f"exited with code {self._exited.result()} during the MCP handshake"
-                )
+                self._with_context(f"{exit_text(self._exited.result())} during the MCP handshake")
             )
         exc = self._ready.exception() if self._ready.done() else self._owner.exception()
         raise SpawnError(self._with_context(f"MCP handshake failed: {_describe(exc)}"))
@@ -560,7 +570,7 @@ class BundleProcess:
         self.returncode = returncode
         if not self._exited.done():
             self._exited.set_result(returncode if returncode is not None else -1)
-        self.log.note(f"pid {self.pid} exited with code {self.returncode}")
+        self.log.note(f"pid {self.pid} {exit_text(self.returncode)}")
         if self._close_session is not None:
             self._close_session.set()
         if self.on_exit is not None:

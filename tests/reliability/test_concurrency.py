@@ -209,7 +209,7 @@ class Chaos:
         error = result.error or ""
         if self.closing and "shutting down" in error:
             return
-        if result.outcome == "failed" and "code -9" not in error:
+        if result.outcome == "failed" and "killed by SIGKILL" not in error:
             self.problems.append(f"{op} {key.marker} failed: {result.error}")
 
     def installed(self, key: Key) -> bool:
