@@ -9,6 +9,7 @@ leaves nothing behind and a half-copied bundle is never visible.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -16,6 +17,7 @@ import stat
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -260,24 +262,92 @@ def _inside(path: str, root: str) -> bool:
 
 
 def stage(inspected: Inspected, staging: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> Path:
-    """Copy/unpack the bundle into ``staging/content`` and return that path."""
+    """Copy/unpack the bundle into ``staging/content`` and return that path.
+
+    Any failure (disk full, a name the filesystem refuses, a corrupt member) is an
+    InstallError naming the source, never a raw OSError naming the hidden staging dir.
+    """
     content = staging / "content"
-    if inspected.is_zip:
-        content.mkdir()
-        with (
-            open_signed_zip(inspected.source, inspected.zip_length) as handle,
-            zipfile.ZipFile(handle) as zf,
-        ):
-            for info, rel in inspected.members:
-                _extract(zf, info, rel, content, limits)
-    else:
-        shutil.copytree(
-            inspected.source,
-            content,
-            symlinks=True,
-            ignore=lambda _d, names: [n for n in names if n in IGNORED_NAMES],
-        )
+    try:
+        if inspected.is_zip:
+            content.mkdir()
+            with (
+                open_signed_zip(inspected.source, inspected.zip_length) as handle,
+                zipfile.ZipFile(handle) as zf,
+            ):
+                links: list[tuple[str, str]] = []
+                for info, rel in inspected.members:
+                    if _is_symlink(info):
+                        links.append((rel, zf.read(info).decode("utf-8", "replace")))
+                    else:
+                        _extract(zf, info, rel, content, limits)
+                _place_links(content, links)
+        else:
+            _copy_folder(inspected.source, content)
+    except InstallError as exc:
+        raise InstallError(f"{inspected.source}: {exc}") from None
+    except OSError as exc:
+        raise InstallError(_os_problem(inspected.source, exc)) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise InstallError(f"{inspected.source}: damaged archive ({exc}).") from None
     return content
+
+
+def _os_problem(source: Path, exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{source}: not enough disk space to install it. Free some space and try again."
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"{source}: a file or folder name in it is too long for this filesystem."
+    return f"{source}: cannot be unpacked ({exc.strerror or exc})."
+
+
+def _place_links(root: Path, links: list[tuple[str, str]]) -> None:
+    """Create symlinks after every file and folder, then check them on disk.
+
+    Nothing is ever written through a link (they come last), and a chain such as
+    ``x -> e/e/e/../../..`` with ``e -> .`` passes a check of the names but
+    resolves outside: the resolved path on disk is what decides.
+    """
+    real_root = os.path.realpath(root)
+    for rel, target in links:
+        dest = root.joinpath(*rel.split("/"))
+        parent = dest.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        if not _inside(os.path.realpath(parent), real_root) or parent.is_symlink():
+            raise InstallError(f"{rel!r} would be written outside the bundle.")
+        os.symlink(target, dest)
+    for rel, _target in links:
+        dest = root.joinpath(*rel.split("/"))
+        if not _inside(os.path.realpath(dest), real_root):
+            raise InstallError(f"symlink {rel!r} points outside the bundle.")
+
+
+def _copy_folder(source: Path, content: Path) -> None:
+    """Copy a bundle folder as a self-contained tree.
+
+    A link into the source folder is re-made relative to the copy (an absolute
+    link back into the source would make the installed bundle change with it).
+    """
+    real_source = os.path.realpath(source)
+    links: list[tuple[str, str]] = []
+    for dirpath, dirnames, filenames in os.walk(source):
+        dirnames[:] = [d for d in dirnames if d not in IGNORED_NAMES]
+        rel_dir = os.path.relpath(dirpath, source)
+        (content / rel_dir).mkdir(exist_ok=True)
+        for name in [*dirnames, *filenames]:
+            path = os.path.join(dirpath, name)
+            rel = os.path.normpath(os.path.join(rel_dir, name))
+            if os.path.islink(path):
+                resolved = os.path.relpath(os.path.realpath(path), real_source)
+                links.append((rel.replace(os.sep, "/"), os.path.relpath(resolved, rel_dir)))
+                continue
+            if name in filenames:
+                shutil.copy2(path, content / rel, follow_symlinks=False)
+    dirs_that_are_links = {rel for rel, _ in links}
+    for rel in dirs_that_are_links:  # os.walk listed linked dirs in dirnames: not copied
+        with contextlib.suppress(OSError):
+            (content / rel).rmdir()
+    _place_links(content, links)
 
 
 def _extract(
@@ -291,13 +361,9 @@ def _extract(
     real_root = os.path.realpath(root)
     if not _inside(os.path.realpath(dest.parent), real_root):
         raise InstallError(f"{rel!r} would be written outside the bundle.")
-    if _is_symlink(info):
-        os.symlink(zf.read(info).decode("utf-8"), dest)
-        if not _inside(os.path.realpath(dest), real_root):
-            raise InstallError(f"symlink {rel!r} points outside the bundle.")
-        return
     written = 0
-    with zf.open(info) as src, open(dest, "xb") as out:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with zf.open(info) as src, os.fdopen(os.open(dest, flags, 0o644), "wb") as out:
         while chunk := src.read(_CHUNK):
             written += len(chunk)
             if written > info.file_size or written > limits.max_entry_bytes:
