@@ -548,9 +548,22 @@ def _apply(
     # Only the credentials dir is created: if the workspace dir is gone (deleted
     # while we waited), this fails instead of resurrecting it.
     path.parent.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+    _refuse_links(path)
     ensure_dir(path.parent, PRIVATE_DIR_MODE)
     atomic_write_json(path, current, mode=PRIVATE_FILE_MODE)
     return current
+
+
+def _refuse_links(path: Path) -> None:
+    """A credentials folder or file that is a symlink is never written through (nor
+    chmod-ed: that changed the mode of whatever the link pointed at)."""
+    for candidate in (path.parent.parent, path.parent, path):
+        if candidate.is_symlink():
+            raise DataError(
+                candidate,
+                "is a symbolic link; the console never writes through a link it did not "
+                "create. Remove it.",
+            )
 
 
 def _clear(path: Path) -> None:

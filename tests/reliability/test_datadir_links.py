@@ -49,3 +49,22 @@ async def test_a_bundle_log_symlink_is_refused_naming_it(tmp_path: Path, tag: st
         log_path.unlink()
         assert (await host.lifecycle.start_bundle("svc", ws)).ok
         assert not log_path.is_symlink() and log_path.is_file()
+
+
+async def test_a_credentials_folder_symlink_is_refused(tmp_path: Path, tag: str) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+    fields = {"token": {"type": "string", "title": "Token", "sensitive": True}}
+    async with opened(tmp_path / "data", tag) as host:
+        ws = host.create_workspace(ws_name(tag)).id
+        await host.install_bundle(ws, write_bundle(tmp_path / "src", user_config=fields), "svc")
+        creds_dir = host.paths.credentials_dir(ws)
+        if creds_dir.exists():
+            creds_dir.rmdir()
+        creds_dir.symlink_to(elsewhere)
+        with pytest.raises(DataError) as info:
+            await host.set_user_config(ws, "svc", {"token": "s3cret-value"})
+        assert str(creds_dir) in str(info.value) and "symbolic link" in str(info.value)
+        assert "s3cret-value" not in str(info.value)
+        assert list(elsewhere.iterdir()) == []
+        assert elsewhere.stat().st_mode & 0o777 == 0o755
