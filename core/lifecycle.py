@@ -120,6 +120,10 @@ class BundleInstance:
     pid: int | None = None
     started_at: float | None = None
     restarts: int = 0
+    #: ``restarts`` split by cause: automatic restarts after a crash, and respawns
+    #: (Restart, Save in Configure, the CLI, the gateway: respawn_bundle)
+    crash_restarts: int = 0
+    respawns: int = 0
     last_error: str | None = None
     tools: list[ToolInfo] = field(default_factory=list)
     needs_setup: str | None = None
@@ -399,6 +403,7 @@ class BundleLifecycleManager:
             await self._stop_process(inst, slot=True)
             if had_process or inst.state in (S.CRASHED, S.DEAD):
                 inst.restarts += 1
+                inst.respawns += 1
             return await self._spawn(inst, stop_calls)
 
     def check_setup(self, server_name: str, ws_id: str) -> str | None:
@@ -836,6 +841,7 @@ class BundleLifecycleManager:
                 return
             inst.next_retry_at = None
             inst.restarts += 1
+            inst.crash_restarts += 1
             result = await self._spawn(inst, stop_calls, auto=True)
             if result.ok:
                 log.info("%s restarted after a crash", inst.key)

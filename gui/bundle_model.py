@@ -241,6 +241,11 @@ class BundleTableModel(QAbstractTableModel):
         if col == Column.RESTARTS:
             if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
                 return int(inst.restarts)
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return (
+                    f"Crash restarts: {inst.crash_restarts} (automatic, after a crash)\n"
+                    f"Respawns: {inst.respawns} (Restart, Save in Configure, CLI)"
+                )
             if role == Qt.ItemDataRole.TextAlignmentRole:
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if col == Column.ERROR:

@@ -212,6 +212,8 @@ def _bundle_status(ops: Operations, ws: Workspace, b: InstalledBundle) -> dict[s
         "pid": inst.pid if inst else None,
         "uptime": round(time.time() - started, 1) if running and started else None,
         "restarts": inst.restarts if inst else 0,
+        "crash_restarts": inst.crash_restarts if inst else 0,
+        "respawns": inst.respawns if inst else 0,
         "needs_setup": inst.needs_setup if inst else None,
         "last_error": inst.last_error if inst else None,  # redacted by the engine
         "protected": b.protected,

@@ -6,6 +6,8 @@ import os
 import signal
 from typing import Any
 
+from PySide6.QtCore import Qt
+
 from core.redact import MASK
 from gui.bundle_model import Column
 from gui.workspace_list import SUMMARY_ROLE
@@ -102,10 +104,19 @@ async def test_killed_from_outside_shows_crashed_then_running(launch: Any) -> No
         await wait_badge(window, clock, "crashed")
         status = window.proxy_index(clock, Column.STATUS).data()
         assert status.startswith("Crashed · restart in")
-        assert "exited unexpectedly" in window.proxy_index(clock, Column.ERROR).data()
+        error = window.proxy_index(clock, Column.ERROR).data()
+        assert "was killed by SIGKILL" in error and "code -9" not in error, error
         await wait_badge(window, clock, "running")
         assert seen.saw_in_order("crashed", "starting", "running")
         assert inst.pid != old_pid and inst.restarts == 1
+        assert (inst.crash_restarts, inst.respawns) == (1, 0)
+        window.select_bundle(clock)
+        window.bundle_actions.restart.trigger()
+        await wait_until(lambda: inst.respawns == 1, what="the respawn to be counted")
+        await wait_badge(window, clock, "running")
+        tip = window.proxy_index(clock, Column.RESTARTS).data(Qt.ItemDataRole.ToolTipRole)
+        assert "Crash restarts: 1" in tip and "Respawns: 1" in tip, tip
+        assert window.proxy_index(clock, Column.RESTARTS).data() == 2
         assert "running" in window.workspaces.index(0).data(SUMMARY_ROLE)
 
 
