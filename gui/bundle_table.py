@@ -68,6 +68,8 @@ class BundleTable(QTableView):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Rows are selected whole: Tab moves on to the next pane, arrows walk the rows.
+        self.setTabKeyNavigation(False)
         self.setSortingEnabled(True)
         self.sortByColumn(Column.NAME, Qt.SortOrder.AscendingOrder)
         self.setAlternatingRowColors(True)

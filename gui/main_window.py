@@ -416,10 +416,14 @@ class MainWindow(QMainWindow):
             return
         instances = self.lc.instances()
         running = sum(1 for i in instances if str(i.state) == "running")
-        failing = sum(1 for i in instances if str(i.state) in ("crashed", "dead"))
-        text = f"{running} of {len(instances)} bundles running"
-        if failing:
-            text += f" · {failing} failing"
+        crashed = sum(1 for i in instances if str(i.state) == "crashed")
+        failed = sum(1 for i in instances if str(i.state) == "dead")
+        # All workspaces, and said so: the table beside it shows only one.
+        text = f"{running} of {len(instances)} bundles running in all workspaces"
+        if crashed:
+            text += f" · {crashed} crashed"
+        if failed:  # the word the workspace summaries and badges use
+            text += f" · {failed} failed"
         self.totals_label.setText(text)
 
     def show_status(self, text: str, *, error: bool = False) -> None:
