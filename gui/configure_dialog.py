@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -175,6 +176,8 @@ class ConfigureDialog(QDialog):
         self.warnings_label.hide()
         outer.addWidget(self.warnings_label)
 
+        outer.addWidget(self._isolation_box())
+
         self.start_after = QCheckBox(f"Start {self.manifest.label} after saving", self)
         self.start_after.setObjectName("startAfter")
         self.start_after.setToolTip("The bundle is stopped: saving alone does not start it.")
@@ -229,6 +232,71 @@ class ConfigureDialog(QDialog):
         note.setWordWrap(True)
         layout.addWidget(note)
         return box
+
+    def _isolation_box(self) -> QWidget:
+        """Network switch and isolation toggle (core.sandbox), stored when changed.
+
+        They apply at the next start or restart (Save restarts a running bundle).
+        Turning isolation off asks first.
+        """
+        box = QWidget(self)
+        row = QFormLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        network, isolated = self.host.sandbox_settings(self.ws_id, self.server_name)
+        self.network_box = QComboBox(box)
+        self.network_box.setObjectName("network")
+        self.network_box.addItem("Allowed", "allowed")
+        self.network_box.addItem("Blocked (no TCP or UDP, not even localhost)", "blocked")
+        self.network_box.setCurrentIndex(self.network_box.findData(network))
+        self.network_box.currentIndexChanged.connect(self._network_changed)
+        row.addRow("Network", self.network_box)
+        self.isolated_box = QCheckBox("Run isolated (own folder only)", box)
+        self.isolated_box.setObjectName("isolated")
+        self.isolated_box.setChecked(isolated)
+        self.isolated_box.toggled.connect(self._isolation_toggled)
+        row.addRow("Isolation", self.isolated_box)
+        self.isolation_label = QLabel(box)
+        self.isolation_label.setObjectName("hint")
+        self.isolation_label.setWordWrap(True)
+        self.isolation_label.setTextFormat(Qt.TextFormat.PlainText)
+        row.addRow("", self.isolation_label)
+        self._show_isolation()
+        return box
+
+    def _show_isolation(self) -> None:
+        now = self.host.isolation(self.ws_id, self.server_name).summary()
+        network, isolated = self.host.sandbox_settings(self.ws_id, self.server_name)
+        wanted = f"network {network}" if isolated else "isolation off"
+        self.isolation_label.setText(f"Now: {now}. Stored: {wanted}; applies at the next start.")
+
+    def _network_changed(self, _index: int) -> None:
+        network = self.network_box.currentData()
+        self.host.set_sandbox(self.ws_id, self.server_name, network=network)
+        self._show_isolation()
+
+    def _isolation_toggled(self, on: bool) -> None:
+        if on:
+            self.host.set_sandbox(self.ws_id, self.server_name, isolated=True)
+            self._show_isolation()
+            return
+        self.isolated_box.blockSignals(True)
+        self.isolated_box.setChecked(True)  # until confirmed
+        self.isolated_box.blockSignals(False)
+
+        def confirmed() -> None:
+            self.host.set_sandbox(self.ws_id, self.server_name, isolated=False)
+            self.isolated_box.blockSignals(True)
+            self.isolated_box.setChecked(False)
+            self.isolated_box.blockSignals(False)
+            self._show_isolation()
+
+        self._ask(
+            "Turn isolation off?",
+            f"{self.manifest.label} will be able to read every workspace's credentials, "
+            "logs and bundle folders, and other processes' environments.",
+            QMessageBox.StandardButton.Yes,
+            confirmed,
+        )
 
     def _build_form(self) -> None:
         while self.form.rowCount():

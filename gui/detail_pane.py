@@ -43,6 +43,8 @@ class DetailPane(QWidget):
         self._label = ""
         #: where sensitive values are kept ("Secrets: OS keyring (...)"), set by the window
         self.secrets_summary = ""
+        #: (ws_id, server) -> the bundle's isolation line (core.sandbox), set by the window
+        self.isolation_for: Any = None
         #: the data dir of the Host shown (tool arguments are remembered per data dir)
         self.data_dir: Any = None
         #: the open "Try a tool" dialog, if any
@@ -84,6 +86,11 @@ class DetailPane(QWidget):
             parts.append("protected")
         if self.secrets_summary:
             parts.append(self.secrets_summary)
+        if self.isolation_for is not None and self._key is not None:
+            try:
+                parts.append(html.escape(self.isolation_for(*self._key)))
+            except Exception:  # uninstalled meanwhile: the next refresh has no key
+                pass
         self.title.setText("  ·  ".join(parts))
         hint = (
             ""

@@ -271,6 +271,7 @@ class MainWindow(QMainWindow):
         self.lc = host.lifecycle
         self.detail.data_dir = host.data_dir
         self.detail.secrets_summary = host.secrets_status().summary
+        self.detail.isolation_for = lambda ws, server: host.isolation(ws, server).summary()
         self.bridge.connect_lifecycle(self.lc)
         self.bundles.attach(self.lc.instances(), self.lc.get_instance, self._describe)
         self.workspaces.set_source(self.bundles.instances)
