@@ -250,6 +250,9 @@ class BundleTableModel(QAbstractTableModel):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if col == Column.ERROR:
             text = inst.last_error or (inst.needs_setup if str(inst.state) != "running" else None)
+            isolation = getattr(inst, "isolation", None)  # core.sandbox, of the live process
+            if not text and isolation is not None and not isolation.isolated:
+                text = isolation.summary()  # never a silent downgrade
             if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
                 return first_line(text)
             if role == Qt.ItemDataRole.ToolTipRole and text:

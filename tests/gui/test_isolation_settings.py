@@ -6,6 +6,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QMessageBox
 
+from gui.bundle_model import Column
 from tests.gui.conftest import server_named, wait_until
 from tests.gui.test_configure_dialog import open_configure
 
@@ -35,4 +36,11 @@ async def test_network_switch_and_isolation_off_with_confirmation(launch: Any) -
         # the details show it as well
         window.detail.refresh()
         assert "not isolated: turned off" in window.detail.title.text()
-        dialog.grab().save("/tmp/i_configure.png")
+        # a bundle running unconfined says so in its row
+        dialog.close()
+        await host.set_user_config(ws, vault, {"api_token": "tok-iso-1"})
+        assert (await host.lifecycle.start_bundle(vault, ws)).ok
+        row = window.bundles.row_for(ws, vault)
+        assert row is not None
+        cell = window.bundles.index(row, Column.ERROR).data()
+        assert cell.startswith("not isolated: turned off"), cell
