@@ -60,6 +60,8 @@ def outcome_message(result: Any, start: Any = None) -> tuple[str, str]:
         )
         error = start.error or "unknown error"
     kind, template = OUTCOME_TEXT.get(outcome, ("info", "Saved ({outcome})"))
+    # Shown inside Configure itself: the "Open Configure… to set it." hint is noise here.
+    error = error.replace(" Open Configure… to set it.", "").strip()
     return kind, template.format(error=error, outcome=outcome)
 
 

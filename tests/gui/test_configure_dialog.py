@@ -124,6 +124,7 @@ async def test_entering_the_token_starts_the_vault_with_it(launch: Any) -> None:
         dialog.question.button(QMessageBox.StandardButton.Save).click()
         await wait_until(lambda: dialog.saves_done > done, what="the confirmed save")
         assert dialog.banner.text.startswith("Saved; still needs setup")
+        assert "Open Configure" not in dialog.banner.text  # we are in Configure
         assert host.config_status(ws, vault)["api_token"] is False
         await wait_badge(window, vault, "setup")
         assert old_pid not in bundle_pids(host.data_dir)
