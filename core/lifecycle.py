@@ -756,6 +756,7 @@ class BundleLifecycleManager:
         inst.last_error = None if not auto else inst.last_error
         self._transition(inst, S.STARTING)
         self.spawn_count += 1
+        proc.on_spawned = lambda p: self._record_process(inst, p)  # before the handshake
         try:
             await proc.start()
         except SpawnError as exc:

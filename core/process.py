@@ -203,6 +203,8 @@ class BundleProcess:
         self.stopping = False
         #: Called once (from the loop) when the process exits, deliberate or not.
         self.on_exit: Callable[[BundleProcess], None] | None = None
+        #: Called (from the loop) the moment the process exists, before the handshake.
+        self.on_spawned: Callable[[BundleProcess], None] | None = None
         #: What ``initialize`` answered (mcp_types.ServerCapabilities), for aggregation.
         self.capabilities: Any = None
         self._popen: subprocess.Popen[bytes] | None = None
@@ -251,10 +253,14 @@ class BundleProcess:
             raise
         self._popen = popen
         self.pid = popen.pid
-        self._watch_exit(loop, popen)
-        await self._connect_pipes(loop, popen)
         self.create_time = _create_time(self.pid)
         self.since_boot = start_since_boot(self.pid)
+        if self.on_spawned is not None:
+            # Recorded before the first await: a console killed during the handshake
+            # must leave a record, or the next one never reaps this process.
+            self.on_spawned(self)
+        self._watch_exit(loop, popen)
+        await self._connect_pipes(loop, popen)
         self.log.note(f"started pid {self.pid}: {self.spec.command} {' '.join(self.spec.args)}")
         if self.isolation is not None:
             self.log.note(self.isolation.summary())

@@ -258,3 +258,63 @@ async def test_a_second_console_on_the_same_data_dir_leaves_the_first_alone(
         inst = host.lifecycle.get_instance("svc", ws)
         assert inst is not None and inst.pid != pid
         assert marked_processes(tag) == {f"{ws}/svc": [inst.pid]}
+
+
+HANDSHAKE_CONSOLE = textwrap.dedent(
+    """
+    import asyncio, sys
+    sys.path.insert(0, {root!r})
+    from core.host import Host
+    from tests.reliability.support import FAST
+
+    async def main():
+        host = await Host.open({data!r}, restore=False, **FAST)
+        spaces = host.workspaces()
+        ws = spaces[0].id if spaces else host.create_workspace({ws_name!r}).id
+        if not host.workspace(ws).bundles:
+            await host.install_bundle(ws, {source!r}, server_name="slow")
+        await host.lifecycle.respawn_bundle("slow", ws)  # hangs in the handshake
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_a_console_killed_mid_handshake_leaves_a_record_and_is_reaped(
+    tmp_path: Path, tag: str
+) -> None:
+    """The new process is recorded the moment it exists, not after its handshake.
+
+    Each round SIGKILLs a console while a respawn waits on a server that never
+    answers ``initialize`` and ignores stdin EOF; the next open must reap it.
+    The OS process table, not the console, says whether anything survived.
+    """
+    journal = tmp_path / "journal"
+    source = write_bundle(
+        tmp_path / "slow", ["--hang-init", "--ignore-eof", "--journal", str(journal)]
+    )
+    script = HANDSHAKE_CONSOLE.format(
+        root=str(ROOT), data=str(tmp_path / "data"), ws_name=ws_name(tag), source=str(source)
+    )
+    seen: list[int] = []
+    with subreaper():
+        try:
+            for round_ in range(1, 5):
+                console = await asyncio.create_subprocess_exec(sys.executable, "-c", script)
+
+                def started(n: int = round_) -> bool:
+                    return journal.exists() and journal.read_text().count("start ") >= n
+
+                assert await wait_for(started, 60), "the server never started"
+                console.kill()  # mid-handshake: the server is up, initialize unanswered
+                await console.wait()
+                seen.extend(p for pids in marked_processes(tag).values() for p in pids)
+            async with opened(tmp_path / "data", tag, restore=False) as host:
+                assert host.reaped, "nothing was reaped: the last process had no record"
+                assert marked_processes(tag) == {}, marked_processes(tag)
+        finally:
+            for pid in set(seen):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            await wait_for(lambda: not any(pid_alive(p) for p in set(seen)), 5)
+            reap(sorted(set(seen)))
