@@ -68,7 +68,7 @@ async def test_demo_clock_tools_and_stop(lc, table: SpecTable):
     assert proc is not None
     # A loaded machine can take longer than the 1 s grace to run the server's exit path;
     # a long grace leaves SIGTERM for a server that really ignores EOF.
-    lc.stop_grace = 30.0
+    proc.stop_grace = 30.0
     await lc.stop_bundle("clock", WS)
     # The SDK server exits on stdin EOF, so stop never needs SIGTERM: it ends with 0,
     # not -SIGTERM / -SIGKILL (an outcome, not a timing, so load cannot fail it).
