@@ -27,6 +27,7 @@ VERB_MODULES = [
     "core.cli.logs",
     "core.cli.secrets",
     "core.cli.passthrough",
+    "core.cli.gateway",
 ]
 #: options the GUI shares with the CLI, skipped when looking for a subcommand
 _VALUED = {"--data-dir", "--log-level"}

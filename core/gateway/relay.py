@@ -117,8 +117,10 @@ class Relay:
                         f"no Bundle Console answered for {self.data_dir} within "
                         f"{CONNECT_TIMEOUT:g} s ({exc}); see {self.data_dir}/logs/serve.log"
                     ) from None
+                # Once at first; while reconnecting only after RESTART_AFTER without
+                # a console (a GUI taking over needs that long at most).
                 if self.autostart and (first or waited > RESTART_AFTER):
-                    self.start_console()
+                    self.start_console(again=not first)
                 await asyncio.sleep(delay)
                 delay = min(delay * 1.5, 0.25)
         self.writer = writer
@@ -159,10 +161,13 @@ class Relay:
             self.to_client(raw)  # a notification sent meanwhile
         self._send(b'{"jsonrpc":"2.0","method":"notifications/initialized"}')
 
-    def start_console(self) -> None:
-        """Start ``serve`` for the data dir, detached and logging into it (once per 10 s)."""
+    def start_console(self, *, again: bool) -> None:
+        """Start ``serve`` for the data dir, detached and logging into it.
+
+        Once per outage: a slow start must not get a second console queued on the lock.
+        """
         now = time.monotonic()
-        if now - self._started_console < RESTART_AFTER:
+        if self._started_console and (not again or now - self._started_console < CONNECT_TIMEOUT):
             return
         self._started_console = now
         logs = self.data_dir / "logs"

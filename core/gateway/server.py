@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 S = BundleState
 HELLO_LIMIT = 4096
 LIST_KINDS = ("tools", "resources", "prompts")
+#: After a console starts, a bundle left running last time counts as on its way
+#: (tools listed, calls wait) until restore has started it, at most this long.
+RESTORE_WINDOW = 30.0
 
 
 @dataclass(eq=False)
@@ -68,6 +71,8 @@ class Gateway:
         self._dirty: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unsubscribe: Any = None
+        self._started = time.monotonic()
+        self._changed: asyncio.Event = asyncio.Event()
 
     # -- start and stop ------------------------------------------------------------
 
@@ -160,6 +165,11 @@ class Gateway:
             return self._refuse(writer, "Wrong gateway token.")
         wanted = hello.get("workspace")
         ws = self._find_workspace(wanted)
+        for _ in range(50):  # a console's first launch seeds Demo just after it listens
+            if ws is not None or time.monotonic() - self._started > RESTORE_WINDOW:
+                break
+            await asyncio.sleep(0.1)
+            ws = self._find_workspace(wanted)
         if ws is None:
             return self._refuse(writer, f"No workspace named {wanted!r} in {self.data_dir}.")
         writer.write(json.dumps({"ok": True, "workspace": ws.id}).encode() + b"\n")
@@ -299,6 +309,7 @@ class Gateway:
                 await ctx.session.report_progress(value, total, message)
 
         try:
+            await self._await_restore(server, client.ws_id)
             async with self.lifecycle.use_process(
                 server, client.ws_id, timeout=self.call_timeout
             ) as proc:
@@ -353,6 +364,7 @@ class Gateway:
         from mcp.shared.exceptions import MCPError
 
         try:
+            await self._await_restore(server, client.ws_id)
             async with self.lifecycle.use_process(
                 server, client.ws_id, timeout=self.call_timeout
             ) as proc:
@@ -438,13 +450,34 @@ class Gateway:
                 declared = [t.name for t in self.host.manifest(ws_id, inst.server_name).tools]
             except Exception:
                 declared = []
-            offered = inst.state is S.RUNNING or lc._worth_waiting(inst)
+            offered = inst.state is S.RUNNING or lc._worth_waiting(inst) or self._restoring(inst)
             extras = self._extras.get(inst.key)
             entries.append((inst.server_name, offered, inst.tools, extras, declared))
         union = self._unions[ws_id] = catalog.build(entries)
         return union
 
+    def _restoring(self, inst: BundleInstance) -> bool:
+        """Stopped, but left running last time, and this console only just started."""
+        if inst.state is not S.STOPPED or time.monotonic() - self._started > RESTORE_WINDOW:
+            return False
+        try:
+            bundle = self.host.workspace(inst.ws_id).bundle(inst.server_name)
+        except Exception:
+            return False
+        return bundle is not None and bundle.desired_running
+
+    async def _await_restore(self, server: str, ws_id: str) -> None:
+        while True:
+            inst = self.lifecycle.get_instance(server, ws_id)
+            if inst is None or not self._restoring(inst):
+                return
+            self._changed = self._changed if not self._changed.is_set() else asyncio.Event()
+            remaining = RESTORE_WINDOW - (time.monotonic() - self._started)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), max(0.1, remaining))
+
     def _on_event(self, event: LifecycleEvent) -> None:
+        self._changed.set()
         if event.kind == "transition" and event.state is S.RUNNING:
             inst = self.lifecycle.get_instance(event.server_name, event.ws_id)
             if inst is not None and inst._proc is not None:

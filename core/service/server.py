@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.service import protocol
 from core.service.ops import Operations
@@ -33,6 +33,8 @@ class ControlServer:
         self._server: asyncio.Server | None = None
         self._clients: set[asyncio.Task[None]] = set()
         self.refused = 0  # peers of another uid turned away (for tests and logs)
+        #: the workspace gateway beside it (core.gateway), in the same console
+        self.gateway: Any = None
 
     @classmethod
     async def start(cls, host: Host, mode: str, **kwargs: object) -> ControlServer:
@@ -43,10 +45,19 @@ class ControlServer:
             server._accept, sock=sock, limit=protocol.MAX_LINE
         )
         log.info("control socket listening at %s", server.path)
+        from core.gateway.server import start_gateway
+
+        try:
+            server.gateway = await start_gateway(host)
+        except Exception:  # the console still works without its MCP endpoint
+            log.exception("the workspace gateway could not start")
         return server
 
     async def close(self) -> None:
         """Stop accepting, end open streams, remove the socket file."""
+        if self.gateway is not None:  # first: its relays resend to the next console
+            await self.gateway.close()
+            self.gateway = None
         if self._server is not None:
             self._server.close()
             self._server = None

@@ -54,7 +54,7 @@ class Console:
 def relay_params(workspace: str, data_dir: Path) -> StdioServerParameters:
     return StdioServerParameters(
         command=sys.executable,
-        args=["-m", "core.gateway.relay", workspace, str(data_dir)],
+        args=["-m", "core.cli", "connect", workspace, "--data-dir", str(data_dir)],
         cwd=str(ROOT),
     )
 
