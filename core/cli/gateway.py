@@ -24,11 +24,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def run_connect(args: argparse.Namespace, data_dir: Path) -> int:
-    import asyncio
+    from core.gateway.relay import run_and_exit
 
-    from core.gateway.relay import Relay
-
-    return asyncio.run(Relay(args.workspace, data_dir).run())
+    return run_and_exit(args.workspace, data_dir)
 
 
 def format_call(record: dict[str, Any]) -> str:

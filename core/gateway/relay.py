@@ -291,11 +291,23 @@ def main(workspace: str, data_dir: str | os.PathLike[str] | None = None) -> int:
     """Entry point for ``bundle-console connect`` (S's CLI calls it)."""
     from core.paths import resolve_data_dir
 
-    relay = Relay(workspace, resolve_data_dir(data_dir))
+    return run_and_exit(workspace, resolve_data_dir(data_dir))
+
+
+def run_and_exit(workspace: str, data_dir: Path) -> int:
+    """Run the relay, then end the process at once.
+
+    The stdin reader is a daemon thread blocked in ``readline`` holding stdin's
+    buffer lock: a normal interpreter shutdown would abort on that lock.
+    """
     try:
-        return asyncio.run(relay.run())
+        code = asyncio.run(Relay(workspace, data_dir).run())
     except KeyboardInterrupt:
-        return 130
+        code = 130
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":  # python -m core.gateway.relay WORKSPACE [DATA_DIR]

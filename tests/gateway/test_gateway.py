@@ -216,8 +216,42 @@ async def test_a_bundle_process_cannot_connect(console: Console) -> None:
                 "token_path": str(files.token_path(data)),
             },
         )
-    # Without the sandbox the bundle can read the token; the marker still keeps it out.
-    assert "Bundle processes cannot connect to the gateway." in text(result)
+    # The sandbox hides the data dir (no token, no socket); without it the marker
+    # in the bundle's environment still keeps it out. Either way: no session.
+    answer = text(result)
+    assert '"ok": true' not in answer
+    assert (
+        "Bundle processes cannot connect to the gateway." in answer or "token unreadable" in answer
+    ), answer
+
+
+def test_a_process_with_a_bundle_marker_is_refused_even_with_the_token(console: Console) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from core.models import MARKER_ENV
+
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "connect", "Demo", "--data-dir", str(console.data_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, MARKER_ENV: "ws_demo/demo-clock"},
+        cwd=ROOT,
+    )
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
+    assert relay.stdin is not None and relay.stderr is not None and relay.stdout is not None
+    relay.stdin.write(json.dumps(init).encode() + b"\n")
+    relay.stdin.flush()
+    answer = json.loads(relay.stdout.readline())  # the pending initialize gets the reason
+    assert relay.wait(60) == 1
+    relay.stdin.close()
+    assert answer["error"]["message"] == "Bundle processes cannot connect to the gateway."
+    stderr = relay.stderr.read()
+    relay.stdout.close()
+    relay.stderr.close()
+    assert b"Bundle processes cannot connect to the gateway." in stderr
 
 
 def test_a_wrong_token_or_workspace_is_refused(console: Console) -> None:
