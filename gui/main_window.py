@@ -397,9 +397,19 @@ class MainWindow(QMainWindow):
         if self.current_key() == (event.ws_id, event.server_name):
             self.detail.refresh()
             self._sync_actions()
+        if event.kind == "transition" and str(event.state) in ("crashed", "dead"):
+            self._replace_stale_status(event)
         self._dirty_workspaces.add(event.ws_id)
         if not self._summary_timer.isActive():
             self._summary_timer.start()
+
+    def _replace_stale_status(self, event: Any) -> None:
+        """ "Demo Vault started." must not stay up while its badge says Crashed."""
+        label = self._label_of((event.ws_id, event.server_name))
+        if self.statusBar().currentMessage().startswith(label):
+            word = "crashed" if str(event.state) == "crashed" else "failed"
+            first = (event.error or "").splitlines()[0] if event.error else ""
+            self.show_status(f"{label} {word}" + (f": {first}" if first else "."), error=True)
 
     def _flush_summaries(self) -> None:
         for ws_id in self._dirty_workspaces:
