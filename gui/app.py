@@ -95,6 +95,7 @@ class Console:
             return
         window.attach(self.host)  # listening before the demo is seeded or anything starts
         self.control = await listen_for_cli(self.host)
+        window.set_gateway(getattr(self.control, "gateway", None))
         seeded = await seed_if_empty(self.host)
         messages = []
         if seeded is not None:

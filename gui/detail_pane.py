@@ -49,6 +49,8 @@ class DetailPane(QWidget):
         self.data_dir: Any = None
         #: the open "Try a tool" dialog, if any
         self.tool_runner: Any = None
+        #: the console's gateway: tried calls go its way (wait through a respawn, recorded)
+        self.gateway: Any = None
         self.tools.tryRequested.connect(self.try_tool)
         self.show_bundle(None, None)
 
@@ -120,7 +122,13 @@ class DetailPane(QWidget):
         settings = GuiSettings()
         data_dir = self.data_dir
 
+        gateway = self.gateway
+
         async def call(arguments: dict[str, Any]) -> Any:
+            if gateway is not None:
+                return await gateway.call_tool(
+                    ws_id, server, tool_name, arguments, client_name="Bundle Console (Try a tool)"
+                )
             return await lc.call_tool(server, ws_id, tool_name, arguments)
 
         def remember(arguments: dict[str, Any]) -> None:

@@ -79,6 +79,10 @@ class MainWindow(QMainWindow):
         self.workspaces = WorkspaceListModel(self)
         self.bundle_actions = BundleActions(self)
         self.configure_dialog: ConfigureDialog | None = None
+        self.connect_dialog: Any = None
+        self.activity_window: Any = None
+        #: the console's workspace gateway (core.gateway), once it listens
+        self.gateway: Any = None
         self._dialog: QWidget | None = None  # keeps the open file dialog / message box alive
         self._closing = False
         self._current_key: tuple[str, str] | None = None
@@ -196,6 +200,8 @@ class MainWindow(QMainWindow):
             self.workspace_panel.delete_action,
         ):
             ws_menu.addAction(action)
+        ws_menu.addSeparator()
+        ws_menu.addAction(self.workspace_panel.connect_action)
         bundles_menu = bar.addMenu("&Bundles")
         bundles_menu.addAction(a.install)
         bundles_menu.addAction(a.install_folder)
@@ -210,6 +216,12 @@ class MainWindow(QMainWindow):
         bundles_menu.addAction(a.uninstall)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.find_action)
+        self.activity_action = QAction("&Clients and Calls…", self)
+        self.activity_action.setObjectName("action_activity")
+        self.activity_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self.activity_action.setStatusTip("AI clients connected to the gateway, and their calls")
+        self.activity_action.triggered.connect(self.open_activity)
+        view_menu.addAction(self.activity_action)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(about)
         # Uninstall's Delete shortcut is scoped to the table (not the filter box).
@@ -249,6 +261,7 @@ class MainWindow(QMainWindow):
         self.workspace_panel.createRequested.connect(self.create_workspace)
         self.workspace_panel.renameRequested.connect(self.rename_workspace)
         self.workspace_panel.deleteRequested.connect(self.delete_workspace)
+        self.workspace_panel.connectRequested.connect(self.open_connect)
         self.filter_box.textChanged.connect(self.proxy.set_text)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._on_bundle_selected())
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -294,6 +307,8 @@ class MainWindow(QMainWindow):
     def detach(self) -> None:
         """Stop listening to core (shutdown): late events must not touch half-deleted views."""
         self.bridge.disconnect_lifecycle()
+        if self.activity_window is not None:
+            self.activity_window.detach()
 
     def _describe(self, ws_id: str, server_name: str) -> Label:
         manifest = self.host.manifest(ws_id, server_name)
@@ -436,6 +451,36 @@ class MainWindow(QMainWindow):
         if failed:  # the word the workspace summaries and badges use
             text += f" · {failed} failed"
         self.totals_label.setText(text)
+
+    def open_connect(self, ws_id: str) -> Any:
+        """Connect a client…: the snippets for one workspace (``open()``, never ``exec()``)."""
+        if self.host is None:
+            return None
+        from gui.connect_dialog import open_connect_dialog
+
+        self.connect_dialog = open_connect_dialog(self, self.host, ws_id)
+        return self.connect_dialog
+
+    def set_gateway(self, gateway: Any) -> None:
+        """The gateway started (or not): Try a tool calls through it, the activity view shows it."""
+        self.gateway = gateway
+        self.detail.gateway = gateway
+        if self.activity_window is not None:
+            self.activity_window.attach(gateway, gateway.history() if gateway else [])
+
+    def open_activity(self) -> Any:
+        """Clients and Calls: one window, attached to the console's gateway when it runs."""
+        from gui.activity_window import ActivityWindow
+
+        if self.activity_window is None:
+            self.activity_window = ActivityWindow(self)
+        gateway = self.gateway
+        if self.activity_window.gateway is not gateway:
+            history = list(gateway.history()) if gateway is not None else []
+            self.activity_window.attach(gateway, history)
+        self.activity_window.show()
+        self.activity_window.raise_()
+        return self.activity_window
 
     def show_status(self, text: str, *, error: bool = False) -> None:
         if error:

@@ -35,6 +35,7 @@ class WorkspacePanel(QWidget):
     createRequested = Signal(str)  # name
     renameRequested = Signal(str, str)  # ws_id, new name
     deleteRequested = Signal(str)  # ws_id
+    connectRequested = Signal(str)  # ws_id: "Connect a client…"
 
     #: labels of a workspace's live bundles, named in the delete confirmation (set by the window)
     running_bundles: Callable[[str], list[str]] = staticmethod(lambda _ws_id: [])
@@ -69,6 +70,11 @@ class WorkspacePanel(QWidget):
         self.delete_action = QAction(action_icon("delete"), "&Delete Workspace…", self)
         self.delete_action.setStatusTip("Stop its bundles and delete the workspace")
         self.delete_action.triggered.connect(self.ask_delete)
+        self.connect_action = QAction("&Connect a Client…", self)
+        self.connect_action.setObjectName("action_connect_client")
+        self.connect_action.setShortcut(QKeySequence("Ctrl+K"))
+        self.connect_action.setStatusTip("Show the config an AI client needs to use this workspace")
+        self.connect_action.triggered.connect(self._request_connect)
 
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
@@ -94,6 +100,12 @@ class WorkspacePanel(QWidget):
         has = loaded and self.current_ws_id() is not None
         self.rename_action.setEnabled(has)
         self.delete_action.setEnabled(has)
+        self.connect_action.setEnabled(has)
+
+    def _request_connect(self) -> None:
+        ws_id = self.current_ws_id()
+        if ws_id is not None:
+            self.connectRequested.emit(ws_id)
 
     def current_ws_id(self) -> str | None:
         idx = self.view.currentIndex()
@@ -119,6 +131,8 @@ class WorkspacePanel(QWidget):
         menu.addAction(self.new_action)
         menu.addAction(self.rename_action)
         menu.addAction(self.delete_action)
+        menu.addSeparator()
+        menu.addAction(self.connect_action)
         menu.popup(self.view.viewport().mapToGlobal(pos))
 
     # -- prompts (all non-blocking) ----------------------------------------------

@@ -18,12 +18,13 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.gateway import catalog, files, unixsock
-from core.gateway.records import CallLog, CallRecord
+from core.gateway.records import CallLog, CallRecord, read_records
 from core.lifecycle import BundleUnavailable
 from core.redact import redact
 from core.states import BundleState
@@ -51,6 +52,11 @@ class Client:
     name: str = ""
     version: str = ""
     writer: asyncio.StreamWriter | None = field(default=None, repr=False)
+    #: what the Clients view shows (no argument or result is ever kept)
+    connected_at: float = field(default_factory=time.time)
+    calls: int = 0
+    errors: int = 0
+    in_flight: int = 0
 
 
 class Gateway:
@@ -63,6 +69,7 @@ class Gateway:
         self.call_timeout = call_timeout
         self.calls = CallLog(files.calls_path(self.data_dir))
         self.clients: set[Client] = set()
+        self._client_watchers: list[Callable[[], None]] = []
         self._token = ""
         self._server: asyncio.base_events.Server | None = None
         self._unions: dict[str, catalog.Union] = {}
@@ -130,6 +137,7 @@ class Gateway:
             client = await self._admit(reader, writer)
             if client is not None:
                 self.clients.add(client)
+                self._clients_changed()
                 await self._serve(client, reader, writer)
         except (ConnectionError, OSError, asyncio.IncompleteReadError):
             pass
@@ -138,6 +146,7 @@ class Gateway:
         finally:
             if client is not None:
                 self.clients.discard(client)
+                self._clients_changed()
             writer.transport.abort()
 
     async def _admit(
@@ -240,6 +249,7 @@ class Gateway:
             info = ctx.session.client_params.client_info if ctx.session.client_params else None
             if info is not None:
                 client.name, client.version = info.name, info.version or ""
+                self._clients_changed()
 
         async def list_tools(ctx: Any, params: Any) -> Any:
             if client.session is None:  # a client that lists before it says initialized
@@ -296,6 +306,49 @@ class Gateway:
 
     # -- calls -------------------------------------------------------------------------
 
+    # -- the Clients view's feed -------------------------------------------------------
+
+    def subscribe_clients(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """``callback()`` whenever a client connects, disconnects, names itself, or a call
+        starts or ends; read :attr:`clients` then. Returns the unsubscribe function."""
+        self._client_watchers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._client_watchers.remove(callback)
+
+        return unsubscribe
+
+    def _clients_changed(self) -> None:
+        for callback in list(self._client_watchers):
+            try:
+                callback()
+            except Exception:
+                log.exception("clients subscriber failed")
+
+    def history(self) -> list[dict[str, object]]:
+        """The recorded calls, oldest first, as the record file holds them (both parts)."""
+        return list(read_records(self.calls.path))
+
+    async def call_tool(
+        self,
+        ws_id: str,
+        server: str,
+        tool: str,
+        arguments: dict[str, Any] | None,
+        *,
+        client_name: str = "Bundle Console",
+    ) -> Any:
+        """A call the console itself makes ("Try a tool"): the same path as a client's.
+
+        It waits through a respawn, is bounded by the call timeout and is recorded
+        (as ``client_name``), so what the administrator proves is what an AI client
+        gets. An unavailable bundle comes back as an error result, as for a client.
+        """
+        ws = self.host.workspace(ws_id)
+        caller = Client(ws_id=ws_id, ws_name=ws.name, name=client_name)
+        return await self._call(caller, None, server, tool, arguments)
+
     async def _call(self, client: Client, ctx: Any, server: str, tool: str, arguments: Any) -> Any:
         import mcp_types as types
         from mcp.shared.exceptions import MCPError
@@ -305,9 +358,13 @@ class Gateway:
         outcome = "ok"
 
         async def progress(value: float, total: float | None, message: str | None) -> None:
+            if ctx is None:  # the console's own call: nobody to report progress to
+                return
             with contextlib.suppress(Exception):
                 await ctx.session.report_progress(value, total, message)
 
+        client.in_flight += 1
+        self._clients_changed()
         try:
             await self._await_restore(server, client.ws_id)
             async with self.lifecycle.use_process(
@@ -339,6 +396,11 @@ class Gateway:
             outcome = "cancelled" if _is_cancel(exc) else "error"
             raise
         finally:
+            client.in_flight -= 1
+            client.calls += 1
+            if outcome != "ok":
+                client.errors += 1
+            self._clients_changed()
             self.calls.add(
                 CallRecord(
                     at=started,
