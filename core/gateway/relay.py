@@ -178,7 +178,7 @@ class Relay:
         except OSError:
             log = subprocess.DEVNULL  # type: ignore[assignment]
         try:
-            subprocess.Popen(
+            console = subprocess.Popen(
                 [sys.executable, "-m", "core.cli", "serve", "--data-dir", str(self.data_dir)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -187,6 +187,8 @@ class Relay:
                 cwd=str(Path(__file__).resolve().parents[2]),
                 close_fds=True,
             )
+            # Reap it when it exits (a takeover), so no zombie is left behind us.
+            threading.Thread(target=console.wait, daemon=True).start()
         finally:
             if log is not subprocess.DEVNULL:
                 log.close()  # type: ignore[union-attr]
