@@ -272,16 +272,29 @@ async def test_stop_during_a_restart_whose_new_process_hangs_is_prompt(
     assert lc.lock_count == 0
 
 
-async def test_sigterm_ignored_is_killed_within_the_stop_bound(rig: Rig) -> None:
+@pytest.mark.parametrize("isolated", [False, True], ids=["unconfined", "sandboxed"])
+async def test_sigterm_ignored_is_killed_within_the_stop_bound(rig: Rig, isolated: bool) -> None:
     await rig.install("stubborn", "--ignore-term")
+    # Unconfined, the server itself ignores SIGTERM and must be SIGKILLed. Sandboxed, the
+    # SIGTERM ends its bwrap and with it the pid namespace the server runs in.
+    rig.host.set_sandbox(rig.ws, "stubborn", isolated=isolated)
     lc = rig.host.lifecycle
     assert (await lc.start_bundle("stubborn", rig.ws)).ok
     [pid] = rig.pids("stubborn")
+    confined = rig.host.isolation(rig.ws, "stubborn")
+    if isolated and not confined.isolated:
+        await lc.stop_bundle("stubborn", rig.ws)
+        pytest.skip(f"no sandbox on this machine: {confined.reason}")
     started = time.monotonic()
     await lc.stop_bundle("stubborn", rig.ws)
     assert time.monotonic() - started < STOP_BOUND
     assert not pid_alive(pid) and rig.pids("stubborn") == []
-    assert "ignored SIGTERM; sending SIGKILL" in lc.log_path("stubborn", rig.ws).read_text()
+    log_text = lc.log_path("stubborn", rig.ws).read_text()
+    if isolated:
+        assert "isolated (bubblewrap)" in log_text and "killed by SIGTERM" in log_text
+    else:
+        assert "not isolated" in log_text or "isolated (" not in log_text
+        assert "ignored SIGTERM; sending SIGKILL" in log_text
     # Respawn has to get rid of it the same way before the new one starts.
     assert (await lc.start_bundle("stubborn", rig.ws)).ok
     [old] = rig.pids("stubborn")
