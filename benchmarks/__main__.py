@@ -29,6 +29,7 @@ GROUPS: dict[str, str] = {
     "keyring": "benchmarks.keyring_save",
     "stall": "benchmarks.stall",
     "service": "benchmarks.service",
+    "gateway": "benchmarks.gateway",
     "hostile": "benchmarks.hostile",
     "gui": "benchmarks.gui_scale",
 }
