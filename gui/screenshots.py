@@ -47,6 +47,7 @@ async def render(out_dir: Path, data_dir: Path) -> list[Path]:
     window.show()
     host = await open_host(data_dir)
     written: list[Path] = []
+    gateway = None
     try:
         demo = await seed_if_empty(host)
         assert demo is not None
@@ -59,6 +60,12 @@ async def render(out_dir: Path, data_dir: Path) -> list[Path]:
             demo.id, Path(host_bundles_root(), "demo-clock"), "ops-clock", protected=True
         )
         window.attach(host)
+        # The gateway, as the app starts it beside the control socket: Try a tool goes
+        # through it and the Clients and Calls window shows what it records.
+        from core.gateway.server import start_gateway
+
+        gateway = await start_gateway(host)
+        window.set_gateway(gateway)
         window.refresh_workspaces()
         window.select_workspace(demo.id)
         await restore_bundles(host, demo=True)
@@ -132,6 +139,16 @@ async def render(out_dir: Path, data_dir: Path) -> list[Path]:
         written.append(grab(connect, out_dir / "connect-dialog.png"))
         connect.close()
 
+        # Clients and Calls: the calls recorded so far (the tool runner's included).
+        for text in ("alpha", "vault", "zzz"):
+            await gateway.call_tool(
+                demo.id, notes, "search_notes", {"query": text}, client_name="Bundle Console"
+            )
+        activity = window.open_activity()
+        await settle(0.3)
+        written.append(grab(activity, out_dir / "clients-and-calls.png"))
+        activity.close()
+
         window.select_bundle(vault)
         window.detail.tabs.setCurrentWidget(window.detail.events)
         await settle(0.6)
@@ -166,6 +183,8 @@ async def render(out_dir: Path, data_dir: Path) -> list[Path]:
         app.setPalette(light)
     finally:
         window.detach()
+        if gateway is not None:
+            await gateway.close()
         await host.shutdown()
     return written
 
