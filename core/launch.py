@@ -324,6 +324,14 @@ def resolve_command(command: str, bundle_dir: Path, path_env: str | None, label:
     return found
 
 
+def uv_environment(ws_id: str, server_name: str) -> Path:
+    """Where uv keeps a uv bundle's virtual environment (outside the bundle folder)."""
+    import platformdirs
+
+    cache = Path(platformdirs.user_cache_dir("bundle-console", appauthor=False))
+    return cache / "uv" / ws_id / server_name
+
+
 def build_launch_spec(
     manifest: Manifest,
     bundle_dir: Path,
@@ -352,6 +360,13 @@ def build_launch_spec(
     args = sub.args(args_t)
     env = {**host_env, **sub.env(env_t), MARKER_ENV: marker_for(ws_id, server_name)}
     executable = resolve_command(command, bundle_dir, env.get("PATH"), manifest.label)
+    if Path(executable).name in ("uv", "uv.exe") and "UV_PROJECT_ENVIRONMENT" not in env:
+        # The installed bundle folder is read-only to the bundle (core.sandbox): uv's
+        # project environment goes to the console's cache, one per bundle and workspace.
+        env["UV_PROJECT_ENVIRONMENT"] = str(uv_environment(ws_id, server_name))
+        # ...and uv cannot write a uv.lock there either: a bundle that ships one runs frozen.
+        if (bundle_dir / "uv.lock").is_file():
+            env.setdefault("UV_FROZEN", "1")
 
     secrets: list[str] = []
     for key in sorted(manifest.sensitive_keys()):

@@ -12,6 +12,7 @@ import mcp
 import pytest
 
 from core.host import Host
+from core.launch import uv_environment
 from core.manifest import parse_manifest
 from core.runtimes import find_uv, node_version, runtime_warnings
 from core.states import BundleState
@@ -111,6 +112,9 @@ async def test_real_uv_bundle_runs_with_its_own_dependencies(host: Host, tmp_pat
     placed = host.bundle_path("ws_team", inst.server_name)
     result = await host.lifecycle.call_tool(inst.server_name, "ws_team", "where_is_mcp")
     where = result.content[0].text
-    # mcp came from the uv project's own environment inside the bundle, not from ours
-    assert where.startswith(str(placed / ".venv")), where
+    # mcp came from the uv project's own environment (kept outside the read-only bundle
+    # folder, one per bundle and workspace), not from ours
+    venv = uv_environment("ws_team", inst.server_name)
+    assert where.startswith(str(venv)), where
+    assert not (placed / ".venv").exists()
     assert not where.startswith(str(Path(mcp.__file__).parents[1])), where

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import psutil
@@ -115,6 +116,10 @@ def test_serve_seeds_rotates_and_exits_clean(tmp_path: Path) -> None:
         rc = serve.terminate()
     assert rc == 0, serve.stderr()
     assert not sock.exists()
+    # A sandboxed bundle's pid namespace is torn down just after its bwrap exits.
+    deadline = time.monotonic() + 10
+    while [p for p in children if psutil.pid_exists(p)] and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert [pid for pid in children if psutil.pid_exists(pid)] == []
     outputs.append(serve.stderr())
     for text in outputs:
