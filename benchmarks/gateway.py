@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import Figure, interleave
-from benchmarks.service import _cli_cmd, _run, _Serve
+from benchmarks.service import _cli_cmd, _run, _Serve, bare_interpreter
 from benchmarks.support import ROOT, now
 
 CLOCK = ROOT / "resources" / "bundles" / "demo-clock" / "server" / "main.py"
@@ -191,12 +191,9 @@ async def startup_figure(rounds: int) -> Figure:
                     t = now() - t0
                 return {"t": t}
 
-            async def bare() -> dict[str, float]:
-                t0 = now()
-                await _run([sys.executable, "-c", "pass"])
-                return {"t": now() - t0}
-
-            samples = await interleave({"connect": connect, "bare": bare}, rounds, warmup=1)
+            samples = await interleave(
+                {"connect": connect, "bare": bare_interpreter}, rounds, warmup=1
+            )
         finally:
             serve.stop()
     fig = Figure("gateway-startup", "connect start until tools/list is answered")

@@ -49,6 +49,13 @@ async def _run(cmd: list[str], stdin: bytes | None = None) -> bytes:
     return out
 
 
+async def bare_interpreter() -> dict[str, float]:
+    """The baseline of every start-up figure: ``python -c pass``, wall time."""
+    t0 = now()
+    await _run([sys.executable, "-c", "pass"])
+    return {"t": now() - t0}
+
+
 class _Serve:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -90,12 +97,7 @@ async def status_figure(rounds: int) -> Figure:
                 await _run(status)
                 return {"t": now() - t0}
 
-            async def bare() -> dict[str, float]:
-                t0 = now()
-                await _run([sys.executable, "-c", "pass"])
-                return {"t": now() - t0}
-
-            samples = await interleave({"cli": cli, "bare": bare}, rounds, warmup=2)
+            samples = await interleave({"cli": cli, "bare": bare_interpreter}, rounds, warmup=2)
         finally:
             serve.stop()
     fig = Figure("cli-status", "bundle-console status with a console running (wall time)")
