@@ -66,20 +66,8 @@ def _comm_ppid(pid: int) -> tuple[str, int]:
     return comm, int(stat.rpartition(")")[2].split()[1])
 
 
-def _pid_namespace(pid: int | str) -> str | None:
-    try:
-        return os.readlink(f"/proc/{pid}/ns/pid")
-    except OSError:
-        return None
-
-
 def in_sandbox(pid: int) -> bool:
-    """Whether ``pid`` runs inside a bundle's sandbox: in another pid namespace (which
-    also holds while the sandbox is torn down and its bwrap is already gone), or under
-    a ``bwrap`` ancestor."""
-    theirs = _pid_namespace(pid)
-    if theirs is not None and theirs != _pid_namespace("self"):
-        return True
+    """Whether ``pid`` runs under a ``bwrap`` ancestor (inside a bundle's sandbox)."""
     _, ppid = _comm_ppid(pid)
     while ppid > 1:
         comm, parent = _comm_ppid(ppid)
