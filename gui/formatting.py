@@ -79,3 +79,9 @@ def plain_tip(text: str | None) -> str | None:
     if len(text) > MAX_TIP:
         text = text[:MAX_TIP] + "…"
     return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>"
+
+
+def error_text(exc: BaseException) -> str:
+    """Core's ConsoleError messages are complete sentences; anything else gets its type."""
+    text = str(exc)
+    return text if text else type(exc).__name__

@@ -8,32 +8,27 @@ core and reports what core answered; no state is decided here.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QSplitter,
     QStackedWidget,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from core.errors import SignatureError
 from gui.actions import BundleActions
 from gui.bridge import LifecycleBridge
+from gui.bundle_commands import BundleCommandsMixin
 from gui.bundle_model import (
     KEY_ROLE,
-    LABEL_ROLE,
     BundleFilterProxy,
     BundleTableModel,
     Column,
@@ -43,9 +38,12 @@ from gui.bundle_table import BundleTable
 from gui.configure_dialog import ConfigureDialog
 from gui.detail_pane import DetailPane
 from gui.events_view import EventHistory
+from gui.install_flow import InstallFlowMixin
 from gui.settings import GuiSettings
 from gui.spinner import Spinner
-from gui.tasks import async_slot
+from gui.window_layout import LayoutMixin
+from gui.window_menus import MenusMixin
+from gui.workspace_commands import WorkspaceCommandsMixin
 from gui.workspace_list import WorkspaceListModel
 from gui.workspace_panel import WorkspacePanel
 
@@ -54,13 +52,14 @@ log = logging.getLogger(__name__)
 STATUS_TIMEOUT_MS = 8000
 
 
-def error_text(exc: BaseException) -> str:
-    """Core's ConsoleError messages are complete sentences; anything else gets its type."""
-    text = str(exc)
-    return text if text else type(exc).__name__
-
-
-class MainWindow(QMainWindow):
+class MainWindow(
+    MenusMixin,
+    BundleCommandsMixin,
+    InstallFlowMixin,
+    WorkspaceCommandsMixin,
+    LayoutMixin,
+    QMainWindow,
+):
     """Renders what core publishes; see the module docstring."""
 
     #: Ctrl+Q, File → Quit or closing the window: the app runs its shutdown path.
@@ -174,77 +173,6 @@ class MainWindow(QMainWindow):
         self.hsplit.setStretchFactor(1, 1)
         self.hsplit.setSizes([230, 950])
         self.pages.addWidget(self.hsplit)
-
-    def _build_menus(self) -> None:
-        a = self.bundle_actions
-        self.quit_action = QAction("&Quit", self)
-        self.quit_action.setObjectName("action_quit")
-        self.quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
-        self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-        self.quit_action.triggered.connect(self.request_quit)
-        self.find_action = QAction("&Filter Bundles", self)
-        self.find_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
-        self.find_action.triggered.connect(self._focus_filter)
-        about = QAction("&About Bundle Console", self)
-        about.triggered.connect(self._about)
-
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.workspace_panel.new_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        ws_menu = bar.addMenu("&Workspace")
-        for action in (
-            self.workspace_panel.new_action,
-            self.workspace_panel.rename_action,
-            self.workspace_panel.delete_action,
-        ):
-            ws_menu.addAction(action)
-        ws_menu.addSeparator()
-        ws_menu.addAction(self.workspace_panel.connect_action)
-        bundles_menu = bar.addMenu("&Bundles")
-        bundles_menu.addAction(a.install)
-        bundles_menu.addAction(a.install_folder)
-        bundles_menu.addSeparator()
-        bundles_menu.addAction(a.configure)
-        bundles_menu.addSeparator()
-        bundles_menu.addAction(a.start)
-        bundles_menu.addAction(a.stop)
-        bundles_menu.addAction(a.restart)
-        bundles_menu.addSeparator()
-        bundles_menu.addAction(a.protect)
-        bundles_menu.addAction(a.uninstall)
-        view_menu = bar.addMenu("&View")
-        view_menu.addAction(self.find_action)
-        self.activity_action = QAction("&Clients and Calls…", self)
-        self.activity_action.setObjectName("action_activity")
-        self.activity_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
-        self.activity_action.setStatusTip("AI clients connected to the gateway, and their calls")
-        self.activity_action.triggered.connect(self.open_activity)
-        view_menu.addAction(self.activity_action)
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(about)
-        # Uninstall's Delete shortcut is scoped to the table (not the filter box).
-        self.table.addAction(a.uninstall)
-
-    def _build_toolbar(self) -> None:
-        a = self.bundle_actions
-        tb = QToolBar("Bundle actions", self)
-        tb.setObjectName("mainToolbar")
-        tb.setMovable(False)
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for action in (a.install, None, a.start, a.stop, a.restart, None, a.configure, a.uninstall):
-            if action is None:
-                tb.addSeparator()
-            else:
-                tb.addAction(action)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
-        self.toolbar = tb
-
-    def _build_status_bar(self) -> None:
-        self.totals_label = QLabel(self)
-        self.totals_label.setObjectName("totalsLabel")
-        self.statusBar().addPermanentWidget(self.totals_label)
 
     def _connect(self) -> None:
         a = self.bundle_actions
@@ -487,271 +415,6 @@ class MainWindow(QMainWindow):
             log.warning("%s", text)
         self.statusBar().showMessage(text, STATUS_TIMEOUT_MS * (2 if error else 1))
 
-    # -- bundle actions -------------------------------------------------------------------
-
-    def _label_of(self, key: tuple[str, str]) -> str:
-        row = self.bundles.row_for(*key)
-        if row is None:
-            return key[1]
-        return str(self.bundles.index(row, Column.NAME).data(LABEL_ROLE).display_name)
-
-    @async_slot()
-    async def start_selected(self) -> None:
-        key = self.current_key()
-        if key is None or self.lc is None:
-            return
-        label = self._label_of(key)
-        self.show_status(f"Starting {label}…")
-        result = await self.lc.start_bundle(key[1], key[0])
-        self._report(label, "started", result)
-
-    @async_slot()
-    async def stop_selected(self) -> None:
-        key = self.current_key()
-        if key is None or self.lc is None:
-            return
-        label = self._label_of(key)
-        self.show_status(f"Stopping {label}…")
-        result = await self.lc.stop_bundle(key[1], key[0])
-        self._report(label, "stopped", result)
-
-    @async_slot()
-    async def restart_selected(self) -> None:
-        key = self.current_key()
-        if key is None or self.lc is None:
-            return
-        label = self._label_of(key)
-        self.show_status(f"Restarting {label}…")
-        result = await self.lc.respawn_bundle(key[1], key[0])
-        self._report(label, "restarted", result)
-
-    def _report(self, label: str, verb: str, result: Any) -> None:
-        if result.ok:
-            self.show_status(f"{label} {verb}.")
-        elif result.outcome == "needs_setup":
-            self.show_status(f"{label} needs setup: {result.error}", error=True)
-        elif result.outcome == "protected":
-            self.show_status(f"{label} is protected: {result.error}", error=True)
-        elif result.outcome == "stopped":  # a Stop asked for later won: not a failure
-            self.show_status(f"{label} was stopped before it was {verb}, as asked.")
-        else:
-            self.show_status(f"{label} could not be {verb}: {result.error}", error=True)
-
-    def open_configure(self) -> None:
-        """Open Configure with ``open()`` (never ``exec()``: no nested loop)."""
-        key = self.current_key()
-        if key is None or self.host is None:
-            return
-        try:
-            dialog = ConfigureDialog(self.host, key[0], key[1], self)
-        except Exception as exc:
-            self.show_status(f"Cannot configure {key[1]}: {error_text(exc)}", error=True)
-            return
-        dialog.saved.connect(lambda _res, text, k=key: self._after_configure(k, text))
-        dialog.finished.connect(dialog.deleteLater)
-        self.configure_dialog = dialog
-        dialog.open()
-
-    def _after_configure(self, key: tuple[str, str], text: str) -> None:
-        self.bundles.refresh_row(*key)
-        self.show_status(f"{self._label_of(key)}: {text}.")
-
-    def ask_install(self, *, folder: bool) -> None:
-        if self.current_ws_id is None:
-            return
-        ws_id = self.current_ws_id
-        if folder:
-            dlg = QFileDialog(self, "Install bundle from folder")
-            dlg.setFileMode(QFileDialog.FileMode.Directory)
-            dlg.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        else:
-            dlg = QFileDialog(self, "Install bundle")
-            dlg.setFileMode(QFileDialog.FileMode.ExistingFile)
-            dlg.setNameFilters(["MCP bundles (*.mcpb manifest.json)", "All files (*)"])
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.fileSelected.connect(lambda path: self.install(ws_id, path))
-        self._dialog = dlg
-        dlg.open()
-
-    @async_slot(str, str)
-    async def install(self, ws_id: str, path: str, allow_invalid_signature: bool = False) -> None:
-        """Install a ``.mcpb``, a folder, or the folder of a chosen ``manifest.json``."""
-        source = Path(path)
-        if source.name == "manifest.json":
-            source = source.parent
-        self.show_status(f"Installing {source.name}…")
-        try:
-            inst = await self.host.install_bundle(
-                ws_id, source, allow_invalid_signature=allow_invalid_signature
-            )
-        except SignatureError as exc:
-            self.show_status(f"Install refused: {error_text(exc)}", error=True)
-            self._ask_signature_override(ws_id, path, str(exc))
-            return
-        except Exception as exc:
-            self.show_status(f"Install failed: {error_text(exc)}", error=True)
-            return
-        label = self._label_of((ws_id, inst.server_name))
-        hint = " It needs setup: use Configure…" if inst.needs_setup else " Press Start to run it."
-        signature = self.host.signature(ws_id, inst.server_name)
-        signed = f" {signature.summary}." if signature is not None else ""
-        self.show_status(f"Installed {label}.{signed}{hint}")
-        if ws_id == self.current_ws_id:
-            self.select_bundle(inst.server_name)
-
-    def _ask_signature_override(self, ws_id: str, path: str, reason: str) -> None:
-        """An invalid signature installs only after an explicit, default-No confirmation."""
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Invalid Signature",
-            "This bundle's signature does not match its contents: it was changed after "
-            "it was signed, or the signature is damaged.",
-            QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        box.setInformativeText(
-            "Install it anyway only if you trust where it came from. The override is recorded."
-        )
-        box.setDetailedText(reason)
-        anyway = box.addButton("Install Anyway", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.buttonClicked.connect(
-            lambda b: b is anyway and self.install(ws_id, path, allow_invalid_signature=True)
-        )
-        self._dialog = box
-        box.open()
-
-    def ask_uninstall(self) -> None:
-        key = self.current_key()
-        if key is None:
-            return
-        label = self._label_of(key)
-        ws_name = self.workspaces.name_of(key[0]) or key[0]
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Uninstall Bundle",
-            f"Uninstall {label} from workspace “{ws_name}”?",
-            QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        box.setInformativeText("The bundle is stopped and its stored settings are removed.")
-        box.setTextFormat(Qt.TextFormat.PlainText)  # the label is the bundle's display name
-        uninstall = box.addButton("Uninstall", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.buttonClicked.connect(lambda b: b is uninstall and self.uninstall(key[0], key[1]))
-        self._dialog = box
-        box.open()
-
-    @async_slot(str, str)
-    async def uninstall(self, ws_id: str, server_name: str) -> None:
-        label = self._label_of((ws_id, server_name))
-        self.show_status(f"Uninstalling {label}…")
-        try:
-            await self.host.uninstall_bundle(ws_id, server_name)
-        except Exception as exc:
-            self.show_status(f"Uninstall failed: {error_text(exc)}", error=True)
-            return
-        self.show_status(f"Uninstalled {label}.")
-
-    def _context_menu(self, pos: QPoint) -> None:
-        idx = self.table.indexAt(pos)
-        if idx.isValid():
-            self.table.selectionModel().setCurrentIndex(
-                idx,
-                QItemSelectionModel.SelectionFlag.ClearAndSelect
-                | QItemSelectionModel.SelectionFlag.Rows,
-            )
-        a = self.bundle_actions
-        menu = QMenu(self)
-        if idx.isValid():
-            for action in (
-                a.start,
-                a.stop,
-                a.restart,
-                None,
-                a.configure,
-                None,
-                a.protect,
-                a.uninstall,
-            ):
-                if action is None:
-                    menu.addSeparator()
-                else:
-                    menu.addAction(action)
-            menu.addSeparator()
-        menu.addAction(a.install)
-        menu.addAction(a.install_folder)
-        menu.popup(self.table.viewport().mapToGlobal(pos))
-
-    def set_protected(self, protected: bool) -> None:
-        """The Protected toggle: core saves the flag; the lock and actions follow."""
-        key = self.current_key()
-        if key is None or self.host is None:
-            return
-        try:
-            self.host.set_protected(key[0], key[1], protected)
-        except Exception as exc:
-            self.show_status(f"Cannot change protection: {error_text(exc)}", error=True)
-        else:
-            label = self._label_of(key)
-            self.show_status(
-                f"{label} is protected: restarts and uninstall are refused."
-                if protected
-                else f"{label} is no longer protected."
-            )
-        self.bundles.refresh_row(key[0], key[1])
-        self._sync_actions()
-
-    # -- workspaces ------------------------------------------------------------------------
-
-    def create_workspace(self, name: str) -> None:
-        try:
-            ws = self.host.create_workspace(name)
-        except Exception as exc:
-            self.show_status(f"Cannot create workspace: {error_text(exc)}", error=True)
-            return
-        self.workspaces.sync(self.host.workspaces())
-        self.select_workspace(ws.id)
-        self.show_status(f"Created workspace “{ws.name}”.")
-
-    def rename_workspace(self, ws_id: str, name: str) -> None:
-        try:
-            ws = self.host.rename_workspace(ws_id, name)
-        except Exception as exc:
-            self.show_status(f"Cannot rename workspace: {error_text(exc)}", error=True)
-            return
-        self.workspaces.sync(self.host.workspaces())
-        if ws_id == self.current_ws_id:
-            self.ws_title.setText(ws.name)
-        self.show_status(f"Renamed workspace to “{ws.name}”.")
-
-    def _live_bundle_labels(self, ws_id: str) -> list[str]:
-        """Display names of the workspace's bundles that have a process (or are about to)."""
-        if self.host is None:
-            return []
-        live = []
-        for bundle in self.host.workspace(ws_id).bundles:
-            inst = self.lc.get_instance(bundle.server_name, ws_id) if self.lc else None
-            if inst is not None and str(inst.state) in ("starting", "running", "crashed"):
-                live.append(self._label_of((ws_id, bundle.server_name)))
-        return sorted(live)
-
-    @async_slot(str)
-    async def delete_workspace(self, ws_id: str) -> None:
-        name = self.workspaces.name_of(ws_id) or ws_id
-        self.show_status(f"Deleting workspace “{name}”…")
-        try:
-            await self.host.delete_workspace(ws_id)
-        except Exception as exc:
-            self.show_status(f"Cannot delete workspace: {error_text(exc)}", error=True)
-            return
-        self.bundles.remove_workspace(ws_id)
-        self.history.forget(ws_id)
-        self.workspaces.sync(self.host.workspaces())
-        self.show_status(f"Deleted workspace “{name}”.")
-
     # -- misc ---------------------------------------------------------------------------
 
     def _focus_filter(self) -> None:
@@ -770,31 +433,7 @@ class MainWindow(QMainWindow):
         self._dialog = box
         box.open()
 
-    # -- layout persistence and quitting ---------------------------------------------------
-
-    def _restore_layout(self) -> None:
-        s = self.settings
-        if (geometry := s.geometry) is not None:
-            self.restoreGeometry(geometry)
-        if (state := s.window_state) is not None:
-            self.restoreState(state)
-        if (sizes := s.splitter("main")) is not None:
-            self.hsplit.restoreState(sizes)
-        if (sizes := s.splitter("detail")) is not None:
-            self.vsplit.restoreState(sizes)
-        if (header := s.header("bundles")) is not None:
-            self.table.horizontalHeader().restoreState(header)
-
-    def save_layout(self) -> None:
-        self.settings.save_window(
-            self.saveGeometry(),
-            self.saveState(),
-            {"main": self.hsplit.saveState(), "detail": self.vsplit.saveState()},
-            {"bundles": self.table.horizontalHeader().saveState()},
-        )
-        if self.host is not None:
-            self.settings.set_selected_workspace(self.host.data_dir, self.current_ws_id)
-        self.settings.sync()
+    # -- quitting ---------------------------------------------------------------------
 
     @property
     def closing(self) -> bool:
