@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,10 @@ from core.errors import DataError
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+#: Why a path under the data dir was refused: the same sentence wherever a link is met.
+LINK_REFUSED = (
+    "is a symbolic link; the console never writes through a link it did not create. Remove it."
+)
 #: The temp files atomic_write_bytes creates: ``.<target name>.<mkstemp's 8 chars>.tmp``.
 _TEMP_RE = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
@@ -33,6 +38,53 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def find_link(path: Path, root: Path) -> Path | None:
+    """The first of ``path`` and its parents below ``root`` that is a symlink, or None.
+
+    Checked with ``lstat`` from ``root`` down, never following a link; ``root``
+    itself (the data dir, which an administrator may well have linked) is not
+    checked, nor is anything past the first component that does not exist.
+    """
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        raise ValueError(f"{path} is not under {root}") from None
+    current = root
+    for part in parts:
+        current = current / part
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                return current
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # nothing further down exists to be followed
+    return None
+
+
+def refuse_links(path: Path, root: Path) -> None:
+    """Raise :class:`DataError` naming the first symlink on the way from ``root`` to ``path``.
+
+    The console never creates a link in the data dir, so one it meets was made by
+    someone else; writing, chmod-ing or deleting through it would touch whatever
+    it points at, outside the data dir. Every write under the data dir calls this
+    (or opens with ``O_NOFOLLOW``) instead of a check of its own.
+    """
+    link = find_link(path, root)
+    if link is not None:
+        raise DataError(link, LINK_REFUSED)
+
+
+def ensure_private_dir(path: Path, root: Path, mode: int = PRIVATE_DIR_MODE) -> Path:
+    """Create ``path`` (and parents) below ``root`` with ``mode``, refusing any symlink on the way.
+
+    Checked before (so nothing is created through a link) and after (a link that
+    appeared meanwhile is caught before anything is written into it).
+    """
+    refuse_links(path, root)
+    path.mkdir(parents=True, exist_ok=True, mode=mode)
+    refuse_links(path, root)
+    return path
 
 
 def ensure_dir(path: Path, mode: int | None = None) -> Path:
@@ -63,13 +115,18 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     fsync_dir(directory)
 
 
-def remove_stale_temps(directory: Path) -> list[Path]:
+def remove_stale_temps(directory: Path, root: Path | None = None) -> list[Path]:
     """Delete the temp files of atomic writes that a crash interrupted in ``directory``.
 
     Such a file was never renamed into place, so it holds no data anyone reads,
     but it may hold a secret (a credentials write). Call it only when no write can
     be in flight there (the console at start-up). Returns what was removed.
+
+    With ``root`` (the data dir), a ``directory`` reached through a symlink below
+    it raises :class:`DataError` naming the link: the files there are not ours.
     """
+    if root is not None:
+        refuse_links(directory, root)
     removed: list[Path] = []
     # Best effort, never an error: a folder we cannot list (missing, wrong
     # permissions) is reported by whoever reads its files, with the file named.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
 
-from core.atomic import fsync_dir
+from core.atomic import fsync_dir, refuse_links
 from core.errors import InstallError, ManifestError, SignatureError
 from core.launch import sensitive_arg_warnings, unknown_placeholders
 from core.manifest import MANIFEST_NAME, MAX_MANIFEST_BYTES, Manifest, load_manifest, parse_manifest
@@ -419,6 +419,8 @@ def place(content: Path, bundles_dir: Path, server_name: str, version: str) -> P
 
 
 def make_staging(bundles_dir: Path) -> Path:
+    """A fresh staging folder in ``bundles/``; a symlinked ``bundles/`` is refused, named."""
+    refuse_links(bundles_dir, bundles_dir.parent)
     bundles_dir.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=".staging-", dir=bundles_dir))
 
@@ -427,8 +429,10 @@ def remove_stale_staging(bundles_dir: Path) -> list[Path]:
     """Remove the staging dirs of installs a killed console never finished.
 
     Only safe while no install runs: ``Host.open`` calls it under the data-dir lock.
+    A symlinked ``bundles/`` raises :class:`DataError` naming it.
     """
     removed: list[Path] = []
+    refuse_links(bundles_dir, bundles_dir.parent)  # its .staging-* would not be ours
     if not bundles_dir.is_dir():
         return removed
     for path in bundles_dir.glob(".staging-*"):

@@ -37,6 +37,7 @@ from core.atomic import (
     ensure_dir,
     fsync_dir,
     read_json,
+    refuse_links,
     remove_file,
 )
 from core.errors import DataError
@@ -194,6 +195,7 @@ class CredentialStore:
         path = self.path(ws_id, server_name)
         async with self._locks.hold(path):
             items = _held_items(path, ws_id, server_name)
+            _refuse_links(path)
             await _write(path, remove_file, path)
             await self._forget((ws_id, server_name), items)
 
@@ -202,6 +204,7 @@ class CredentialStore:
         path = self.path(ws_id, server_name)
         async with self._locks.hold(path):
             items = _held_items(path, ws_id, server_name)
+            _refuse_links(path)
             await _write(path, _clear, path)
             await self._forget((ws_id, server_name), items)
 
@@ -465,6 +468,10 @@ class CredentialStore:
     def scan(self, ws_id: str) -> list[str]:
         """Problems with this workspace's credential files (for Host.load_errors)."""
         directory = self._paths.credentials_dir(ws_id)
+        try:
+            refuse_links(directory, self._paths.root)  # never chmod what a link points at
+        except DataError as exc:
+            return [str(exc)]
         if not directory.is_dir():
             return []
         problems = []
@@ -557,13 +564,7 @@ def _apply(
 def _refuse_links(path: Path) -> None:
     """A credentials folder or file that is a symlink is never written through (nor
     chmod-ed: that changed the mode of whatever the link pointed at)."""
-    for candidate in (path.parent.parent, path.parent, path):
-        if candidate.is_symlink():
-            raise DataError(
-                candidate,
-                "is a symbolic link; the console never writes through a link it did not "
-                "create. Remove it.",
-            )
+    refuse_links(path, path.parents[3])  # <data>/workspaces/<ws>/credentials/<file>
 
 
 def _clear(path: Path) -> None:

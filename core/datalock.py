@@ -15,6 +15,7 @@ import errno
 import os
 from pathlib import Path
 
+from core.atomic import LINK_REFUSED
 from core.errors import DataError
 
 LOCK_NAME = "console.lock"
@@ -36,11 +37,7 @@ class DataDirLock:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise DataError(
-                    path,
-                    "is a symbolic link; the console never writes through a link it did "
-                    "not create. Remove it.",
-                ) from None
+                raise DataError(path, LINK_REFUSED) from None
             raise DataError(path, f"cannot be opened ({exc.strerror or exc})") from exc
         try:
             _lock(fd)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import bundles, demo, sandbox, settings, signatures, userconfig
-from core.atomic import PRIVATE_DIR_MODE, remove_stale_temps
+from core.atomic import PRIVATE_DIR_MODE, refuse_links, remove_stale_temps
 from core.credentials import CredentialStore
 from core.datalock import DataDirLock
 from core.errors import (
@@ -174,10 +174,16 @@ class Host:
         # with credentials in it: no write is in flight yet, so sweep them first.
         for ws_id in self._store.existing_ids():
             for directory in (self.paths.workspace_dir(ws_id), self.paths.credentials_dir(ws_id)):
-                for path in remove_stale_temps(directory):
-                    log.info("removed %s, left by an interrupted write", path)
-        for path in bundles.remove_stale_staging(self.paths.bundles_dir):
-            log.info("removed %s, left by an interrupted install", path)
+                try:
+                    for path in remove_stale_temps(directory, self.paths.root):
+                        log.info("removed %s, left by an interrupted write", path)
+                except DataError as exc:  # a link: load_all / scan report it as a load error
+                    log.warning("%s; not swept", exc)
+        try:
+            for path in bundles.remove_stale_staging(self.paths.bundles_dir):
+                log.info("removed %s, left by an interrupted install", path)
+        except DataError as exc:
+            self.load_errors.append(str(exc))
         self._workspaces, errors = self._store.load_all()
         self.load_errors.extend(errors)
         try:
@@ -290,9 +296,12 @@ class Host:
         bundles are stopped by now, so their process records are stale)."""
         for folder in (self.paths.logs_dir / ws_id, self.paths.run_dir / ws_id):
             try:
+                refuse_links(folder, self.paths.root)  # rmtree must not follow logs/ or run/
                 shutil.rmtree(folder)
             except FileNotFoundError:
                 pass
+            except DataError as exc:
+                log.warning("%s; kept", exc)
             except OSError as exc:
                 log.warning("cannot remove %s: %s", folder, exc)
 
@@ -449,7 +458,13 @@ class Host:
             log.info("keeping %s: an unreadable workspace may still use it", rel)
             return
         self._manifests.pop(rel.removeprefix("bundles/"), None)
-        bundles.remove_tree(self.paths.bundle_dir(rel))
+        folder = self.paths.bundle_dir(rel)
+        try:
+            refuse_links(folder, self.paths.root)  # rmtree would delete what bundles/ links to
+        except DataError as exc:
+            log.warning("%s; kept", exc)
+            return
+        bundles.remove_tree(folder)
 
     def set_protected(self, ws_id: str, server_name: str, protected: bool) -> InstalledBundle:
         """Protect (or unprotect) a bundle: a protected one refuses restarts and uninstall.

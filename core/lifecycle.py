@@ -600,6 +600,8 @@ class BundleLifecycleManager:
             )
         try:
             self.hooks.on_process(inst.server_name, inst.ws_id, record)
+        except DataError as exc:  # e.g. a symlinked run/ folder, refused and named
+            log.error("cannot record the process of %s: %s", inst.key, exc)
         except Exception:
             log.exception("recording the process of %s failed", inst.key)
 
@@ -729,6 +731,7 @@ class BundleLifecycleManager:
                 self.log_path(inst.server_name, inst.ws_id),
                 self.redactor,
                 max_bytes=self.log_max_bytes,
+                root=self.log_dir.parent,  # a symlinked logs/ or logs/<ws>/ is refused
             )
         except DataError as exc:  # the log path is a symlink: refused, and named
             message = str(exc)

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from core.atomic import LINK_REFUSED, ensure_private_dir
 from core.errors import DataError
 from core.redact import Redactor
 
@@ -37,7 +38,8 @@ class BundleLog:
     Writes fail soft: when the disk is full (or the file cannot be written) lines
     are dropped and counted, the console log says so once, and the first write
     that succeeds again records how many were lost. A log path that is a symlink
-    raises :class:`~core.errors.DataError` naming it, at construction.
+    raises :class:`~core.errors.DataError` naming it, at construction; so does a
+    symlinked folder between ``root`` (the data dir, when given) and the file.
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class BundleLog:
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
         backups: int = DEFAULT_BACKUPS,
+        root: Path | None = None,
     ) -> None:
         self.path = path
         #: The console-wide redactor (every bundle's values), or one for ``secrets``.
@@ -61,11 +64,14 @@ class BundleLog:
         self._fd: int | None = None
         self._size = 0
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if root is not None:  # logs/ and logs/<ws>/: never created through a link
+                ensure_private_dir(path.parent, root)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._open()
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise DataError(path, _LINK_REFUSED) from None
+                raise DataError(path, LINK_REFUSED) from None
             self._failed(exc, 0)
 
     def _open(self) -> None:
@@ -160,12 +166,6 @@ class BundleLog:
             self._partial = ""
         self._closed = True
         self._close_fd()
-
-
-_LINK_REFUSED = (
-    "is a symbolic link; the console never writes through a link it did not create. "
-    "Remove it (a plain file is created in its place)."
-)
 
 
 def read_tail(

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import psutil
 
+from core.atomic import ensure_private_dir, refuse_links
+from core.errors import DataError
 from core.escapees import Spawn, find_escapees
 from core.models import MARKER_ENV
 from core.proctable import TICK_TOLERANCE, boot_id, start_since_boot
@@ -53,17 +55,24 @@ class OrphanRecord:
 
 
 class ProcessRecords:
-    """The on-disk list of bundle processes this console owns."""
+    """The on-disk list of bundle processes this console owns.
+
+    ``run/`` and ``run/<ws>/`` are never used through a symlink (the console never
+    makes one): writing or deleting there raises :class:`DataError` naming the link,
+    and :meth:`load` reads no record through one.
+    """
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
+        #: the data dir: links are looked for from here down
+        self.root = run_dir.parent
 
     def _path(self, ws_id: str, server_name: str) -> Path:
         return self.run_dir / ws_id / f"{server_name}.json"
 
     def record(self, rec: OrphanRecord) -> None:
         path = self._path(rec.ws_id, rec.server_name)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ensure_private_dir(path.parent, self.root)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".rec.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w") as fh:
@@ -75,16 +84,28 @@ class ProcessRecords:
             raise
 
     def forget(self, ws_id: str, server_name: str) -> None:
+        path = self._path(ws_id, server_name)
+        refuse_links(path.parent, self.root)
         with contextlib.suppress(FileNotFoundError):
-            self._path(ws_id, server_name).unlink()
+            path.unlink()
 
     def load(self) -> tuple[list[OrphanRecord], list[str]]:
         """All records, and a message per unreadable one (which is then dropped)."""
         records: list[OrphanRecord] = []
         problems: list[str] = []
+        try:
+            refuse_links(self.run_dir, self.root)
+        except DataError as exc:
+            return records, [f"{exc}; no process record was read from it"]
         if not self.run_dir.is_dir():
             return records, problems
         for path in sorted(self.run_dir.glob("*/*.json")):
+            try:
+                refuse_links(path, self.root)
+            except DataError as exc:
+                if str(exc) not in problems:
+                    problems.append(str(exc))
+                continue
             try:
                 records.append(OrphanRecord(**json.loads(path.read_text())))
             except (OSError, ValueError, TypeError) as exc:

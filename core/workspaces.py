@@ -14,7 +14,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from core.atomic import PRIVATE_DIR_MODE, atomic_write_json, ensure_dir, fsync_dir, read_json
+from core.atomic import (
+    PRIVATE_DIR_MODE,
+    atomic_write_json,
+    ensure_dir,
+    fsync_dir,
+    read_json,
+    refuse_links,
+)
 from core.errors import DataError, WorkspaceError
 from core.paths import WS_ID_RE, DataPaths, slugify, validate_server_name, validate_ws_id
 from core.settings import clean_env_names
@@ -123,6 +130,8 @@ class WorkspaceStore:
 
     def load(self, ws_id: str) -> Workspace:
         path = self._paths.workspace_file(ws_id)
+        # A linked folder or file is skipped, never saved over: its id stays taken.
+        refuse_links(path, self._paths.root)
         try:
             present = path.exists()
         except OSError as exc:  # e.g. a workspace folder we may not enter
@@ -148,19 +157,22 @@ class WorkspaceStore:
         return ws
 
     def save(self, ws: Workspace) -> None:
+        refuse_links(self._paths.workspace_file(ws.id), self._paths.root)
         directory = ensure_dir(self._paths.workspace_dir(ws.id), PRIVATE_DIR_MODE)
         payload = {"format": FORMAT, **ws.model_dump(mode="json")}
         atomic_write_json(directory / "workspace.json", payload)
 
     def create_dir(self, ws_id: str) -> Path:
-        ensure_dir(self._paths.workspaces_dir, PRIVATE_DIR_MODE)
         directory = self._paths.workspace_dir(ws_id)
+        refuse_links(directory, self._paths.root)
+        ensure_dir(self._paths.workspaces_dir, PRIVATE_DIR_MODE)
         directory.mkdir(mode=PRIVATE_DIR_MODE)  # FileExistsError if someone raced us
         fsync_dir(directory.parent)
         return directory
 
     def delete(self, ws_id: str) -> None:
         directory = self._paths.workspace_dir(ws_id)
+        refuse_links(directory, self._paths.root)  # rmtree through workspaces/ would follow it
         shutil.rmtree(directory, ignore_errors=True)
         if directory.parent.exists():
             fsync_dir(directory.parent)

@@ -68,3 +68,22 @@ def test_unreadable_file(tmp_path: Path) -> None:
     path.chmod(0)
     with pytest.raises(DataError, match="cannot be read"):
         read_json(path)
+
+
+def test_links_below_the_data_dir_are_refused_the_data_dir_itself_may_be_one(
+    tmp_path: Path,
+) -> None:
+    real = tmp_path / "real"
+    (real / "logs").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    data = tmp_path / "data"
+    data.symlink_to(real)  # an administrator's choice: allowed
+    atomic.refuse_links(data / "logs" / "ws_a" / "x.log", data)
+    assert atomic.ensure_private_dir(data / "logs" / "ws_a", data).is_dir()
+    (real / "logs" / "ws_b").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(DataError) as info:
+        atomic.ensure_private_dir(data / "logs" / "ws_b" / "deeper", data)
+    assert info.value.path == data / "logs" / "ws_b" and "symbolic link" in str(info.value)
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    with pytest.raises(ValueError):
+        atomic.refuse_links(tmp_path / "other", data)

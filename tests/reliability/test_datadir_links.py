@@ -68,3 +68,109 @@ async def test_a_credentials_folder_symlink_is_refused(tmp_path: Path, tag: str)
         assert "s3cret-value" not in str(info.value)
         assert list(elsewhere.iterdir()) == []
         assert elsewhere.stat().st_mode & 0o777 == 0o755
+
+
+# -- every other write under the data dir: one helper (core.atomic.refuse_links) ------
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
+    """Every entry under ``root`` (not following links): its mode and, for files, bytes."""
+    found = {".": (root.lstat().st_mode, b"")}
+    for path in sorted(root.rglob("*")):
+        mode = path.lstat().st_mode
+        found[str(path.relative_to(root))] = (mode, path.read_bytes() if path.is_file() else b"")
+    return found
+
+
+STALE_TEMP = ".workspace.json.abcd1234.tmp"  # what an interrupted atomic write leaves
+
+
+async def _start(host: Host, ws: str, caplog: pytest.LogCaptureFixture) -> str:
+    """Start (and stop) the bundle: its log and its run record are written."""
+    result = await host.lifecycle.start_bundle("svc", ws)
+    await host.lifecycle.stop_bundle("svc", ws)
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    # a run record is not needed to run: that write is refused and logged; the open
+    # before this read no record through the link (nor deleted the "unreadable" bait)
+    return "\n".join([result.error or "", *logged, *host.reaped])
+
+
+async def _open(host: Host, ws: str, caplog: pytest.LogCaptureFixture) -> str:
+    """Only open: the start-up sweeps and scans, the workspace load."""
+    if ws in {w.id for w in host.workspaces()}:  # loaded through the link: may be saved over
+        return "loaded"
+    return "\n".join(host.load_errors)
+
+
+async def _save_credentials(host: Host, ws: str, caplog: pytest.LogCaptureFixture) -> str:
+    try:
+        await host.set_user_config(ws, "svc", {"token": "s3cret-value"})
+    except DataError as exc:
+        return f"{exc}\n" + "\n".join(host.load_errors)
+    return "saved"
+
+
+async def _install(host: Host, ws: str, caplog: pytest.LogCaptureFixture) -> str:
+    try:
+        await host.install_bundle(ws, host.data_dir.parent / "src2", server_name="other")
+    except DataError as exc:
+        return f"{exc}\n" + "\n".join(host.load_errors)
+    return "installed"
+
+
+#: (case, the link, relative to the data dir, what is tried through it)
+CASES = {
+    "logs/<ws>/": ("logs/{ws}", _start),
+    "logs/": ("logs", _start),
+    "run/<ws>/": ("run/{ws}", _start),
+    "run/": ("run", _start),
+    "workspace folder": ("workspaces/{ws}", _open),
+    "workspace.json": ("workspaces/{ws}/workspace.json", _open),
+    "credentials folder (temp sweep)": ("workspaces/{ws}/credentials", _save_credentials),
+    "bundles/": ("bundles", _install),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+async def test_no_write_follows_a_symlink_in_the_data_dir(
+    case: str, tmp_path: Path, tag: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each folder or file the console writes, deletes in or chmods, planted as a link
+    to a folder outside: refused with an error naming the link, the outside untouched.
+
+    The outside holds bait for each write: the real content that was moved there,
+    a stale temp file the start-up sweep would delete, an "unreadable" run record
+    that reaping would delete, a loose 0644 file a credentials scan would chmod.
+    """
+    rel, act = CASES[case]
+    data = tmp_path / "data"
+    fields = {"token": {"type": "string", "title": "Token", "sensitive": True}}
+    write_bundle(tmp_path / "src2", name="other")
+    async with opened(data, tag, restore=False) as host:
+        ws = host.create_workspace(ws_name(tag)).id
+        await host.install_bundle(ws, write_bundle(tmp_path / "src", user_config=fields), "svc")
+        await host.set_user_config(ws, "svc", {"token": "t0ken-value"})
+    link = data / rel.format(ws=ws)
+    outside = tmp_path / "outside" / link.name
+    outside.parent.mkdir()
+    if link.exists():
+        link.rename(outside)  # the real content, moved out: as good as the data dir's
+    else:
+        outside.mkdir()
+    if outside.is_dir():
+        (outside / STALE_TEMP).write_bytes(b"not ours")
+        (outside / "svc.json").write_text("{not a run record")
+        (outside / "svc.json").chmod(0o644)
+        (outside / ".staging-x").mkdir()
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside)
+    before = snapshot(outside.parent)
+    caplog.set_level("WARNING")
+
+    async with opened(data, tag, restore=False) as host:
+        said = await act(host, ws, caplog)
+
+    assert snapshot(outside.parent) == before
+    assert f"{link}: is a symbolic link" in said, said
+    assert "s3cret-value" not in said
+    assert link.is_symlink()  # refused, not "repaired" behind the administrator's back
