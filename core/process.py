@@ -398,6 +398,12 @@ class BundleProcess:
                         read_recv,
                         write_send,
                         client_info=types.Implementation(name=CLIENT_NAME, version="0.1.0"),
+                        # Declares sampling, elicitation and roots to the bundle; the
+                        # requests themselves never reach the session (see
+                        # _server_request): the gateway forwards them to a client.
+                        sampling_callback=_intercepted,
+                        elicitation_callback=_intercepted,
+                        list_roots_callback=_intercepted,
                     ) as session:
                         self.capabilities = (await session.initialize()).capabilities
                         self.tools = await self._list_tools(session, types)
@@ -801,6 +807,11 @@ def _group_alive(pgid: int) -> bool:
         except (ProcessLookupError, psutil.Error):
             continue
     return False
+
+
+async def _intercepted(*_args: Any) -> Any:
+    """Never called: server->client requests are answered before the session sees them."""
+    raise NotImplementedError
 
 
 def _first_leaf(exc: BaseException) -> BaseException:

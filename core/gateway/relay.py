@@ -50,6 +50,9 @@ class Relay:
         self.outbox: list[bytes] = []  # client lines that arrived while disconnected
         self.init_line: bytes | None = None
         self.initialized = False  # a console has seen this client's initialize
+        #: the relay itself sent ``notifications/initialized`` on this connection (a
+        #: replayed handshake): the client's own, if it follows, is not sent twice
+        self._said_initialized = False
         self.writer: asyncio.StreamWriter | None = None
         self._reinit: dict[str, asyncio.Future[None]] = {}
         self._started_console = 0.0
@@ -70,13 +73,18 @@ class Relay:
                 self.pending[_key(ident)] = line
                 if method == "initialize":
                     self.init_line = line
+                    self._said_initialized = False
             elif method == "notifications/cancelled":
                 params = message.get("params") or {}
                 self.pending.pop(_key(params.get("requestId")), None)
+            elif method == "notifications/initialized" and self._said_initialized:
+                return
         if self.writer is None:
             self.outbox.append(line)
         else:
             self._send(line)
+            if line is self.init_line:
+                self.initialized = True
 
     def _send(self, line: bytes) -> None:
         assert self.writer is not None
@@ -124,13 +132,20 @@ class Relay:
                 await asyncio.sleep(delay)
                 delay = min(delay * 1.5, 0.25)
         self.writer = writer
+        self._said_initialized = False
         if self.initialized and self.init_line is not None:
-            await self._replay_initialize(reader)
+            # The console had this client's session: give the new one the same
+            # handshake. An initialize the client sent meanwhile (or that the old
+            # console never answered) gets the new console's answer.
+            answer = await self._replay_initialize(reader)
+            client_id = _parse(self.init_line)["id"]
+            if self.pending.pop(_key(client_id), None) is not None:
+                answer["id"] = client_id
+                self.to_client(json.dumps(answer).encode())
             outbox = [line for line in self.outbox if not _is_handshake(line)]
             in_flight = [line for line in self.pending.values() if line not in outbox]
             for line in in_flight:
-                if line is not self.init_line:
-                    self._send(line)
+                self._send(line)
         else:
             outbox = self.outbox
         self.outbox = []
@@ -143,8 +158,10 @@ class Relay:
                 self.to_client(json.dumps({"jsonrpc": "2.0", "method": method}).encode())
         return reader
 
-    async def _replay_initialize(self, reader: asyncio.StreamReader) -> None:
-        """Initialise the new console's session with the client's own initialize."""
+    async def _replay_initialize(self, reader: asyncio.StreamReader) -> dict[str, Any]:
+        """Initialise the new console's session with the client's own initialize.
+
+        Returns the console's answer (under the relay's own id)."""
         assert self.init_line is not None and self.writer is not None
         message = _parse(self.init_line)
         assert isinstance(message, dict)
@@ -160,6 +177,8 @@ class Relay:
                 break
             self.to_client(raw)  # a notification sent meanwhile
         self._send(b'{"jsonrpc":"2.0","method":"notifications/initialized"}')
+        self._said_initialized = True
+        return answer
 
     def start_console(self, *, again: bool) -> None:
         """Start ``serve`` for the data dir, detached and logging into it.

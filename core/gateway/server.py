@@ -13,6 +13,7 @@ the workspace's union (see :mod:`catalog`), calls routed through
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -42,6 +43,12 @@ LIST_KINDS = ("tools", "resources", "prompts")
 #: After a console starts, a bundle left running last time counts as on its way
 #: (tools listed, calls wait) until restore has started it, at most this long.
 RESTORE_WINDOW = 30.0
+#: server->client requests a bundle may make: (client capability, request, result type)
+SERVER_REQUESTS = {
+    "sampling/createMessage": ("sampling", "CreateMessageRequest", "CreateMessageResult"),
+    "elicitation/create": ("elicitation", "ElicitRequest", "ElicitResult"),
+    "roots/list": ("roots", "ListRootsRequest", "ListRootsResult"),
+}
 
 
 @dataclass(eq=False)
@@ -57,6 +64,8 @@ class Client:
     calls: int = 0
     errors: int = 0
     in_flight: int = 0
+    #: calls in flight per bundle: a bundle's server->client request goes to its caller
+    busy: collections.Counter[str] = field(default_factory=collections.Counter, repr=False)
 
 
 class Gateway:
@@ -92,6 +101,7 @@ class Gateway:
         )
         self._unsubscribe = self.lifecycle.subscribe(self._on_event)
         self.lifecycle.on_server_notification = self._on_bundle_notification
+        self.lifecycle.on_server_request = self._on_bundle_request
         for ws in self.host.workspaces():
             for bundle in ws.bundles:
                 inst = self.lifecycle.get_instance(bundle.server_name, ws.id)
@@ -107,6 +117,8 @@ class Gateway:
         """
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self.lifecycle.on_server_request == self._on_bundle_request:
+            self.lifecycle.on_server_request = None  # no client left to ask
         if self._server is not None:
             self._server.close()
         for client in list(self.clients):
@@ -287,6 +299,9 @@ class Gateway:
                 client, server, "prompt", lambda s: s.get_prompt(name, params.arguments)
             )
 
+        async def roots_changed(ctx: Any, params: Any) -> None:
+            self._roots_changed(ws_id)
+
         server = Server(
             f"bundle-console {client.ws_name}",
             version="0.1.0",
@@ -298,6 +313,7 @@ class Gateway:
             on_read_resource=read_resource,
             on_list_prompts=list_prompts,
             on_get_prompt=get_prompt,
+            on_roots_list_changed=roots_changed,
         )
         server.add_notification_handler(
             "notifications/initialized", types.NotificationParams, initialized
@@ -370,7 +386,11 @@ class Gateway:
             async with self.lifecycle.use_process(
                 server, client.ws_id, timeout=self.call_timeout
             ) as proc:
-                result = await self._bundle_call(proc, tool, arguments, progress)
+                client.busy[server] += 1
+                try:
+                    result = await self._bundle_call(proc, tool, arguments, progress)
+                finally:
+                    client.busy[server] -= 1
             if result.is_error:
                 outcome = "tool_error"
             return result
@@ -495,6 +515,80 @@ class Gateway:
         inst = self.lifecycle.get_instance(server, ws_id)
         return redact(text, inst._secrets) if inst is not None else text
 
+    # -- server->client requests (sampling, elicitation, roots) ---------------------------
+
+    async def _on_bundle_request(
+        self, server: str, ws_id: str, method: str, params: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Ask a client of the workspace that offers it; else an MCP error.
+
+        The client whose call to ``server`` is in flight is asked first (the
+        request is most likely part of that call), then any capable client.
+        How many may wait at once per bundle is bounded where the request
+        arrives (``core.process.MAX_FORWARDED``: the rest are refused at once).
+        """
+        import mcp_types as types
+        from mcp.shared.exceptions import MCPError
+
+        kind = SERVER_REQUESTS.get(method)
+        if kind is None:
+            raise NotImplementedError(method)
+        capability, request_type, result_type = kind
+        client = self._pick_client(ws_id, server, capability)
+        if client is None:
+            raise MCPError(
+                types.METHOD_NOT_FOUND,
+                f"{method}: no MCP client connected to workspace {self._ws_name(ws_id)} "
+                f"supports {capability}.",
+            )
+        request_cls = getattr(types, request_type)
+        try:
+            request = request_cls.model_validate(
+                {"method": method, "params": params or {}}, by_name=False
+            )
+        except ValueError as exc:
+            raise MCPError(types.INVALID_PARAMS, f"{method}: invalid params ({exc})") from None
+        if method == "sampling/createMessage" and (params or {}).get("tools"):
+            result_type = "CreateMessageResultWithTools"
+        try:
+            result = await client.session.send_request(
+                request, getattr(types, result_type), request_read_timeout_seconds=self.call_timeout
+            )
+        except MCPError:
+            raise  # the client's own error, passed on as it is
+        except TimeoutError:
+            raise MCPError(
+                types.REQUEST_TIMEOUT,
+                f"{method}: the client did not answer within {self.call_timeout:g} s.",
+            ) from None
+        except ValueError:  # pydantic: the client's answer is not a valid result
+            raise MCPError(
+                types.INTERNAL_ERROR, f"{method}: the client's answer is not a valid result."
+            ) from None
+        except Exception as exc:  # the client went away meanwhile
+            raise MCPError(
+                types.INTERNAL_ERROR, f"{method}: the client is gone ({type(exc).__name__})."
+            ) from None
+        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+    def _pick_client(self, ws_id: str, server: str, capability: str) -> Client | None:
+        capable = [
+            c
+            for c in sorted(self.clients, key=lambda c: c.connected_at)
+            if c.ws_id == ws_id and c.session is not None and _offers(c.session, capability)
+        ]
+        for c in capable:
+            if c.busy[server] > 0:
+                return c
+        return capable[0] if capable else None
+
+    def _roots_changed(self, ws_id: str) -> None:
+        """A client's roots changed: tell every running bundle of its workspace."""
+        for inst in self.lifecycle.instances(ws_id):
+            proc = inst._proc
+            if inst.state is S.RUNNING and proc is not None and proc.session is not None:
+                self._track(_quietly(proc.session.send_roots_list_changed()))
+
     # -- the union and list_changed --------------------------------------------------------
 
     def union(self, ws_id: str) -> catalog.Union:
@@ -617,6 +711,16 @@ async def _notify(session: Any, kinds: list[str]) -> None:
                 await session.send_resource_list_changed()
             else:
                 await session.send_prompt_list_changed()
+
+
+def _offers(session: Any, capability: str) -> bool:
+    caps = session.client_capabilities
+    return caps is not None and getattr(caps, capability, None) is not None
+
+
+async def _quietly(coro: Any) -> None:
+    with contextlib.suppress(Exception):
+        await coro
 
 
 def _is_cancel(exc: BaseException) -> bool:

@@ -1,10 +1,11 @@
 """A real console for gateway tests: a Host holding the data dir, with the gateway.
 
-Until the headless ``serve`` drives it, the tests run this: ``python -m
-tests.gateway.console DATA_DIR [BUNDLE_DIR...]`` seeds the Demo workspace,
-installs the extra bundles, gives Demo Vault a token, starts what should run,
-prints ``ready``, then obeys JSON lines on stdin (rotate, start, stop,
-workspace) and answers each with one JSON line; EOF shuts it down.
+``python -m tests.gateway.console DATA_DIR [BUNDLE_DIR...]`` seeds the Demo
+workspace, installs the extra bundles, gives Demo Vault a token, starts what
+should run, listens on the control socket (so the CLI reaches it) and the gateway, prints
+``ready``, then obeys JSON lines on stdin (rotate, start, stop, workspace,
+gateway_down/up: the gateway goes away and a new one listens, as in a
+takeover) and answers each with one JSON line; EOF shuts it down.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from core.gateway.server import start_gateway
 from core.host import Host
+from core.service.server import ControlServer
 
 
 async def main(data_dir: Path, extra: list[str]) -> None:
@@ -30,14 +32,26 @@ async def main(data_dir: Path, extra: list[str]) -> None:
                 await host.lifecycle.start_bundle(bundle.server_name, ws.id)
         else:
             await host.restore()
-        gateway = await start_gateway(host, call_timeout=60.0)
+        # The control socket too (with the gateway beside it), so the CLI reaches us.
+        control = await ControlServer.start(host, "serve")
+        assert control.gateway is not None, "the gateway did not start (see stderr)"
+        control.gateway.call_timeout = 60.0
         print("ready", flush=True)
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
         while line := await reader.readline():
-            print(json.dumps(await obey(host, json.loads(line))), flush=True)
-        await gateway.close()
+            cmd = json.loads(line)
+            if cmd["op"] == "gateway_down":  # what a relay sees when its console goes
+                await control.gateway.close()
+                answer: dict = {"ok": True}
+            elif cmd["op"] == "gateway_up":  # ... and when the next one listens
+                control.gateway = await start_gateway(host, call_timeout=60.0)
+                answer = {"ok": True}
+            else:
+                answer = await obey(host, cmd)
+            print(json.dumps(answer), flush=True)
+        await control.close()
     finally:
         await host.shutdown()
 

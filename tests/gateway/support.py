@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -61,8 +63,14 @@ def relay_params(workspace: str, data_dir: Path) -> StdioServerParameters:
 
 @contextlib.asynccontextmanager
 async def client(
-    data_dir: Path, workspace: str = "Demo", notes: list[str] | None = None, name: str = "test"
+    data_dir: Path,
+    workspace: str = "Demo",
+    notes: list[str] | None = None,
+    name: str = "test",
+    **callbacks: Any,
 ) -> AsyncIterator[ClientSession]:
+    """An SDK client through the relay; ``callbacks`` (sampling_callback, ...) go to
+    its ClientSession, which then declares those capabilities."""
     import mcp_types as types
 
     async def on_message(message: Any) -> None:
@@ -75,6 +83,7 @@ async def client(
             write,
             message_handler=on_message,
             client_info=types.Implementation(name=name, version="1.2.3"),
+            **callbacks,
         ) as session:
             await session.initialize()
             yield session
@@ -87,3 +96,58 @@ def text(result: Any) -> str:
 def fingerprint(result: Any) -> str:
     assert not result.is_error, text(result)
     return result.structured_content["fingerprint"]
+
+
+class RawRelay:
+    """``bundle-console connect`` with its stdio in our hands, one JSON line at a time."""
+
+    def __init__(self, workspace: str, data_dir: object) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "connect", workspace, "--data-dir", str(data_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.seen: list[dict[str, Any]] = []
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(json.loads(line))
+        self.lines.put(None)
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"jsonrpc": "2.0", **message}).encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def answer(self, ident: int, timeout: float = 60.0) -> dict[str, Any]:
+        """The answer to request ``ident`` (what came before it is kept in :attr:`seen`)."""
+        for old in self.seen:
+            if old.get("id") == ident and "method" not in old:
+                return old
+        while True:
+            message = self.lines.get(timeout=timeout)  # queue.Empty: never answered
+            assert message is not None, "the relay closed its stdout"
+            self.seen.append(message)
+            if message.get("id") == ident and "method" not in message:
+                return message
+
+    def close(self) -> int:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        code = self.proc.wait(30)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+        return code
+
+
+def initialize(ident: int, name: str) -> dict[str, Any]:
+    params = {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": name, "version": "1"},
+    }
+    return {"id": ident, "method": "initialize", "params": params}

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import json
 import socket
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,17 @@ import anyio
 import pytest
 
 from core.gateway import files, unixsock
-from tests.gateway.support import KIT, ROOT, Console, client, fingerprint, short_dir, text
+from tests.gateway.support import (
+    KIT,
+    ROOT,
+    Console,
+    RawRelay,
+    client,
+    fingerprint,
+    initialize,
+    short_dir,
+    text,
+)
 
 
 @pytest.fixture(scope="module")
@@ -199,6 +210,8 @@ async def test_workspaces_never_see_each_others_tools(console: Console) -> None:
             "gateway-kit__slow",
             "gateway-kit__label",
             "gateway-kit__probe_gateway",
+            "gateway-kit__ask_client",
+            "gateway-kit__roots_changes",
         }
         assert text(await other.call_tool("gateway-kit__label", {})) == "other label"
         assert text(await demo.call_tool("gateway-kit__label", {})) == "kit"
@@ -270,3 +283,123 @@ def test_a_wrong_token_or_workspace_is_refused(console: Console) -> None:
     assert mode == 0o600 and files.token_path(console.data_dir).stat().st_mode & 0o777 == 0o600
     assert files.service_dir(console.data_dir).stat().st_mode & 0o777 == 0o700
     assert isinstance(socket.AF_UNIX, int)
+
+
+async def test_an_initialize_sent_while_the_relay_reconnects_is_answered(console: Console) -> None:
+    relay = RawRelay("Demo", console.data_dir)
+    try:
+        relay.send(initialize(1, "raw"))
+        assert relay.answer(1)["result"]["serverInfo"]["name"] == "bundle-console Demo"
+        relay.send({"method": "notifications/initialized"})
+        relay.send({"id": 2, "method": "tools/list"})
+        assert relay.answer(2)["result"]["tools"]
+
+        assert (await asyncio.to_thread(console.cmd, op="gateway_down"))["ok"]
+        relay.send(initialize(3, "raw again"))  # a client starting over while it reconnects
+        relay.send({"id": 4, "method": "tools/list"})
+        assert (await asyncio.to_thread(console.cmd, op="gateway_up"))["ok"]
+
+        again = await asyncio.to_thread(relay.answer, 3)
+        assert again["result"]["serverInfo"]["name"] == "bundle-console Demo", again
+        relay.send({"method": "notifications/initialized"})
+        assert (await asyncio.to_thread(relay.answer, 4))["result"]["tools"]
+        relay.send({"id": 5, "method": "ping"})
+        assert (await asyncio.to_thread(relay.answer, 5))["result"] == {}
+        methods = [m.get("method") for m in relay.seen]
+        assert "notifications/tools/list_changed" in methods  # said after reconnecting
+        assert [m for m in relay.seen if "error" in m] == []
+    finally:
+        assert relay.close() == 0
+
+
+def answered_by(name: str, gate: asyncio.Event | None = None, seen: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """A sampling callback answering "from NAME" (after ``gate``, if given)."""
+    import mcp_types as types
+
+    async def sample(ctx, params):  # type: ignore[no-untyped-def]
+        if seen is not None:
+            seen.append(params.messages[0].content.text)
+        if gate is not None:
+            await gate.wait()
+        return types.CreateMessageResult(
+            role="assistant",
+            content=types.TextContent(type="text", text=f"from {name}"),
+            model="test-model",
+        )
+
+    return sample
+
+
+async def ask(session, kind: str, count: int = 1) -> list[str]:  # type: ignore[no-untyped-def]
+    result = await session.call_tool("gateway-kit__ask_client", {"kind": kind, "count": count})
+    assert not result.is_error, text(result)
+    return json.loads(text(result))
+
+
+async def test_server_requests_go_to_a_client_that_offers_them(console: Console) -> None:
+    """Sampling, elicitation and roots from a bundle during a call reach the calling
+    client when it offers them, else another capable client, else an MCP error."""
+    import mcp_types as types
+
+    async def elicit(ctx, params):  # type: ignore[no-untyped-def]
+        return types.ElicitResult(action="accept", content={"answer": f"yes to {params.message}"})
+
+    async def roots(ctx):  # type: ignore[no-untyped-def]
+        return types.ListRootsResult(roots=[types.Root(uri="file:///work/project", name="p")])
+
+    data = console.data_dir
+    async with client(data, name="plain") as plain:
+        no_one = "no MCP client connected to workspace Demo supports"
+        assert await ask(plain, "sampling") == [
+            f"error -32601: sampling/createMessage: {no_one} sampling."
+        ]
+        assert await ask(plain, "roots") == [f"error -32601: roots/list: {no_one} roots."]
+        async with (
+            client(data, name="b", sampling_callback=answered_by("b")) as b,
+            client(
+                data,
+                name="c",
+                sampling_callback=answered_by("c"),
+                elicitation_callback=elicit,
+                list_roots_callback=roots,
+            ) as c,
+        ):
+            assert await ask(c, "sampling") == ["ok: from c"]  # its own caller first
+            assert await ask(b, "sampling", 2) == ["ok: from b", "ok: from b"]
+            assert await ask(plain, "sampling") == ["ok: from b"]  # else any capable client
+            assert await ask(plain, "elicitation") == ["ok: accept yes to question 0"]
+            assert await ask(b, "roots") == ["ok: file:///work/project"]
+
+            before = text(await plain.call_tool("gateway-kit__roots_changes", {}))
+            with warnings.catch_warnings():  # deprecated in the 2026-07-28 protocol only
+                warnings.simplefilter("ignore", DeprecationWarning)
+                await c.send_roots_list_changed()  # reaches the workspace's bundles
+            for _ in range(200):
+                after = text(await plain.call_tool("gateway-kit__roots_changes", {}))
+                if int(after) > int(before):
+                    break
+                await asyncio.sleep(0.02)
+            assert int(after) == int(before) + 1
+
+
+async def test_a_bundle_flooding_sampling_requests_is_bounded(console: Console) -> None:
+    """At most MAX_FORWARDED wait for the client at once; the rest are refused at once."""
+    from core.process import MAX_FORWARDED
+
+    gate = asyncio.Event()
+    seen: list[str] = []
+    sampler = answered_by("slow", gate, seen)
+
+    async def counting(ctx, params):  # type: ignore[no-untyped-def]
+        if len(seen) + 1 >= MAX_FORWARDED:
+            gate.set()  # the last one that may wait: let them all answer
+        return await sampler(ctx, params)
+
+    flood = 3 * MAX_FORWARDED
+    async with client(console.data_dir, name="sampler", sampling_callback=counting) as session:
+        outcomes = await ask(session, "sampling", flood)
+    answered = [o for o in outcomes if o == "ok: from slow"]
+    refused = [o for o in outcomes if o.startswith("error")]
+    assert len(answered) == MAX_FORWARDED and len(seen) == MAX_FORWARDED
+    assert set(refused) == {"error -32000: too many sampling/createMessage requests in flight"}
+    assert len(refused) == flood - MAX_FORWARDED
