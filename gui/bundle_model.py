@@ -44,7 +44,9 @@ class Column(IntEnum):
     STATUS = 1
     UPTIME = 2
     RESTARTS = 3
-    ERROR = 4
+    CALLS = 4  # gui.bundle_activity: the gateway's calls to this bundle
+    CALL_ERROR = 5
+    ERROR = 6
 
 
 HEADERS = {
@@ -52,6 +54,8 @@ HEADERS = {
     Column.STATUS: "Status",
     Column.UPTIME: "Uptime",
     Column.RESTARTS: "Restarts",
+    Column.CALLS: "Calls",
+    Column.CALL_ERROR: "Last call error",
     Column.ERROR: "Last error",
 }
 
@@ -96,6 +100,8 @@ class BundleTableModel(QAbstractTableModel):
         self._kinds: dict[Key, str] = {}
         self._lookup: Lookup | None = None
         self._describe: Describe | None = None
+        #: live call counts (gui.bundle_activity.BundleActivity), set by the window
+        self.activity: Any = None
 
     # -- feeding -----------------------------------------------------------
 
@@ -160,6 +166,13 @@ class BundleTableModel(QAbstractTableModel):
         if i is not None:
             self.dataChanged.emit(self.index(i, 0), self.index(i, len(Column) - 1))
 
+    def refresh_cells(self, keys: Any, first: Column, last: Column) -> None:
+        """Repaint columns ``first..last`` of the rows of ``keys`` (one signal per row)."""
+        for key in keys:
+            i = self._pos.get(key)
+            if i is not None:
+                self.dataChanged.emit(self.index(i, first), self.index(i, last))
+
     def refresh_clock(self) -> None:
         """Re-render time-dependent cells (uptime, crash countdown) of live rows only."""
         for i, row in enumerate(self._rows):
@@ -220,6 +233,11 @@ class BundleTableModel(QAbstractTableModel):
             return inst
         if col == Column.NAME:
             return self._name_data(row, role)
+        if col in (Column.CALLS, Column.CALL_ERROR):
+            if self.activity is None:
+                return None
+            cell = self.activity.calls_cell if col == Column.CALLS else self.activity.error_cell
+            return cell(row.key, role)
         if col == Column.STATUS:
             badge = badge_for(inst)
             if role == BADGE_ROLE:
@@ -281,7 +299,7 @@ class BundleTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[Column(section)]
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            right = section in (Column.UPTIME, Column.RESTARTS)
+            right = section in (Column.UPTIME, Column.RESTARTS, Column.CALLS)
             h = Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft
             return int(h | Qt.AlignmentFlag.AlignVCenter)
         return None

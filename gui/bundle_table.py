@@ -54,7 +54,14 @@ class NameDelegate(QStyledItemDelegate):
         painter.restore()
 
 
-COLUMN_WIDTHS = {Column.NAME: 250, Column.STATUS: 250, Column.UPTIME: 110, Column.RESTARTS: 90}
+COLUMN_WIDTHS = {
+    Column.NAME: 250,
+    Column.STATUS: 220,
+    Column.UPTIME: 90,
+    Column.RESTARTS: 80,
+    Column.CALLS: 80,
+    Column.CALL_ERROR: 150,
+}
 
 
 class BundleTable(QTableView):

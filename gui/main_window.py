@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from gui.actions import BundleActions
 from gui.bridge import LifecycleBridge
+from gui.bundle_activity import BundleActivity
 from gui.bundle_commands import BundleCommandsMixin
 from gui.bundle_model import (
     KEY_ROLE,
@@ -75,6 +76,8 @@ class MainWindow(
         self.bundles = BundleTableModel(self)
         self.proxy = BundleFilterProxy(self)
         self.proxy.setSourceModel(self.bundles)
+        self.activity = BundleActivity(self._repaint_activity, self)
+        self.bundles.activity = self.activity
         self.workspaces = WorkspaceListModel(self)
         self.bundle_actions = BundleActions(self)
         self.configure_dialog: ConfigureDialog | None = None
@@ -235,6 +238,7 @@ class MainWindow(
     def detach(self) -> None:
         """Stop listening to core (shutdown): late events must not touch half-deleted views."""
         self.bridge.disconnect_lifecycle()
+        self.activity.detach()
         if self.activity_window is not None:
             self.activity_window.detach()
 
@@ -337,6 +341,7 @@ class MainWindow(
         self.detail.events.on_event(event)
         if event.kind == "unregistered":
             self.history.forget(event.ws_id, event.server_name)
+            self.activity.forget((event.ws_id, event.server_name))
         if self.current_key() == (event.ws_id, event.server_name):
             self.detail.refresh()
             self._sync_actions()
@@ -362,6 +367,7 @@ class MainWindow(
 
     def _tick(self) -> None:
         self.bundles.refresh_clock()
+        self.activity.tick()
         if self.current_key() is not None:
             self.detail.refresh()
 
@@ -393,8 +399,16 @@ class MainWindow(
         """The gateway started (or not): Try a tool calls through it, the activity view shows it."""
         self.gateway = gateway
         self.detail.gateway = gateway
+        self.activity.attach(gateway)
+        self._repaint_activity(None)
         if self.activity_window is not None:
             self.activity_window.attach(gateway, gateway.history() if gateway else [])
+
+    def _repaint_activity(self, keys: Any) -> None:
+        """The Calls and Last call error cells of ``keys`` (None: every row)."""
+        if keys is None:
+            keys = [self.bundles.key_at(i) for i in range(self.bundles.rowCount())]
+        self.bundles.refresh_cells(keys, Column.CALLS, Column.CALL_ERROR)
 
     def open_activity(self) -> Any:
         """Clients and Calls: one window, attached to the console's gateway when it runs."""

@@ -5,6 +5,11 @@ A mixin of :class:`gui.main_window.MainWindow`; it uses the window's models and 
 
 from __future__ import annotations
 
+from gui.bundle_model import Column
+
+#: Column widths saved with another set of columns would land on the wrong ones.
+HEADER_KEY = f"bundles-{len(Column)}"
+
 
 class LayoutMixin:
     """Part of the main window (see the module docstring)."""
@@ -19,7 +24,7 @@ class LayoutMixin:
             self.hsplit.restoreState(sizes)
         if (sizes := s.splitter("detail")) is not None:
             self.vsplit.restoreState(sizes)
-        if (header := s.header("bundles")) is not None:
+        if (header := s.header(HEADER_KEY)) is not None:
             self.table.horizontalHeader().restoreState(header)
 
     def save_layout(self) -> None:
@@ -27,7 +32,7 @@ class LayoutMixin:
             self.saveGeometry(),
             self.saveState(),
             {"main": self.hsplit.saveState(), "detail": self.vsplit.saveState()},
-            {"bundles": self.table.horizontalHeader().saveState()},
+            {HEADER_KEY: self.table.horizontalHeader().saveState()},
         )
         if self.host is not None:
             self.settings.set_selected_workspace(self.host.data_dir, self.current_ws_id)

@@ -78,6 +78,8 @@ class Gateway:
         self.call_timeout = call_timeout
         self.calls = CallLog(files.calls_path(self.data_dir))
         self.clients: set[Client] = set()
+        #: ``(ws_id, server) -> calls in flight`` (every caller; the bundle table shows it)
+        self.bundle_in_flight: dict[tuple[str, str], int] = {}
         self._client_watchers: list[Callable[[], None]] = []
         self._token = ""
         self._server: asyncio.base_events.Server | None = None
@@ -380,6 +382,8 @@ class Gateway:
                 await ctx.session.report_progress(value, total, message)
 
         client.in_flight += 1
+        key = (client.ws_id, server)
+        self.bundle_in_flight[key] = self.bundle_in_flight.get(key, 0) + 1
         self._clients_changed()
         try:
             await self._await_restore(server, client.ws_id)
@@ -417,6 +421,10 @@ class Gateway:
             raise
         finally:
             client.in_flight -= 1
+            if self.bundle_in_flight.get(key, 0) > 1:
+                self.bundle_in_flight[key] -= 1
+            else:
+                self.bundle_in_flight.pop(key, None)
             client.calls += 1
             if outcome != "ok":
                 client.errors += 1
