@@ -50,10 +50,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 # The official mcpb CLI (npm), for tests that pack and sign bundles the way authors do.
 MCPB_VERSION := 2.1.2
 MCPB := .ci-tools/node_modules/.bin/mcpb
-test-tools: $(MCPB)
+# The MCP Inspector CLI (npm), a real third-party client for the gateway test.
+INSPECTOR_VERSION := 2.12.0
+INSPECTOR := .ci-tools/node_modules/.bin/mcp-inspector
+test-tools: $(MCPB) $(INSPECTOR)
 $(MCPB):
 	@command -v npm >/dev/null || { echo "npm not found: tests that need the mcpb CLI will skip"; exit 0; }; \
 	npm install -s --no-audit --no-fund --prefix .ci-tools @anthropic-ai/mcpb@$(MCPB_VERSION)
+$(INSPECTOR): | $(MCPB)
+	@command -v npm >/dev/null || { echo "npm not found: the MCP Inspector test will skip"; exit 0; }; \
+	npm install -s --no-audit --no-fund --prefix .ci-tools @modelcontextprotocol/inspector@$(INSPECTOR_VERSION)
 
 install: system-deps $(STAMP)
 

@@ -315,10 +315,13 @@ class Gateway:
             on_read_resource=read_resource,
             on_list_prompts=list_prompts,
             on_get_prompt=get_prompt,
-            on_roots_list_changed=roots_changed,
         )
         server.add_notification_handler(
             "notifications/initialized", types.NotificationParams, initialized
+        )
+        # Not the deprecated on_roots_list_changed= (it warns on every connection).
+        server.add_notification_handler(
+            "notifications/roots/list_changed", types.NotificationParams, roots_changed
         )
         return server
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
+import shutil
 import socket
-import warnings
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,17 +60,34 @@ async def test_sdk_client_lists_calls_and_reads_resources_and_prompts(console: C
         assert prompt.messages[0].content.text == "Say hello to Ada."
 
 
+def rotate_with_cli(data_dir: Path, token: str) -> dict[str, object]:
+    """``bundle-console config set ... api_token=-``: the token on stdin, never in argv."""
+    cli = [sys.executable, "-m", "core.cli", "config", "set", "--data-dir", str(data_dir)]
+    done = subprocess.run(
+        [*cli, "Demo", "demo-vault", "api_token=-", "--json"],
+        input=token + "\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert token not in done.stdout + done.stderr
+    return json.loads(done.stdout)
+
+
 @pytest.mark.timeout(400)  # ten respawns of an SDK server: slow on a loaded 2-core machine
-async def test_rotations_under_load_never_fail_a_call(console: Console) -> None:
+async def test_rotations_through_the_cli_under_load_never_fail_a_call(console: Console) -> None:
     tokens = [f"rotated-{i}" for i in range(10)]
     prints = {fp(t): i for i, t in enumerate(tokens)}
     done = 0  # rotations completed
     finished = False
     calls = 0
+    notes: list[list[str]] = [[], [], []]
 
     async def loop_calls(n: int) -> None:
         nonlocal calls
-        async with client(console.data_dir, name=f"loader-{n}") as session:
+        async with client(console.data_dir, notes=notes[n], name=f"loader-{n}") as session:
             while not finished:
                 before = done
                 result = await session.call_tool("demo-vault__token_fingerprint", {})
@@ -81,16 +101,15 @@ async def test_rotations_under_load_never_fail_a_call(console: Console) -> None:
         nonlocal done, finished
         await asyncio.sleep(0.3)
         for token in tokens:
-            answer = await asyncio.to_thread(
-                console.cmd, op="rotate", server="demo-vault", values={"api_token": token}
-            )
-            assert answer["outcome"] == "respawned"
+            answer = await asyncio.to_thread(rotate_with_cli, console.data_dir, token)
+            assert answer["outcome"] == "respawned", answer
             done += 1
-            await asyncio.sleep(0.05)
         finished = True
 
     await asyncio.gather(rotate(), *(loop_calls(n) for n in range(3)))
     assert calls > 30
+    # The vault's lists are the same after each respawn: no client was told otherwise.
+    assert [n for n in notes if "notifications/tools/list_changed" in n] == []
     async with client(console.data_dir) as session:
         last = await session.call_tool("demo-vault__token_fingerprint", {})
         assert fingerprint(last) == fp(tokens[-1])
@@ -336,6 +355,7 @@ async def ask(session, kind: str, count: int = 1) -> list[str]:  # type: ignore[
     return json.loads(text(result))
 
 
+@pytest.mark.filterwarnings("ignore:The roots capability is deprecated")
 async def test_server_requests_go_to_a_client_that_offers_them(console: Console) -> None:
     """Sampling, elicitation and roots from a bundle during a call reach the calling
     client when it offers them, else another capable client, else an MCP error."""
@@ -371,9 +391,7 @@ async def test_server_requests_go_to_a_client_that_offers_them(console: Console)
             assert await ask(b, "roots") == ["ok: file:///work/project"]
 
             before = text(await plain.call_tool("gateway-kit__roots_changes", {}))
-            with warnings.catch_warnings():  # deprecated in the 2026-07-28 protocol only
-                warnings.simplefilter("ignore", DeprecationWarning)
-                await c.send_roots_list_changed()  # reaches the workspace's bundles
+            await c.send_roots_list_changed()  # reaches the workspace's bundles
             for _ in range(200):
                 after = text(await plain.call_tool("gateway-kit__roots_changes", {}))
                 if int(after) > int(before):
@@ -403,3 +421,42 @@ async def test_a_bundle_flooding_sampling_requests_is_bounded(console: Console) 
     assert len(answered) == MAX_FORWARDED and len(seen) == MAX_FORWARDED
     assert set(refused) == {"error -32000: too many sampling/createMessage requests in flight"}
     assert len(refused) == flood - MAX_FORWARDED
+
+
+INSPECTOR = ROOT / ".ci-tools" / "node_modules" / ".bin" / "mcp-inspector"
+
+
+async def test_the_mcp_inspector_cli_lists_and_calls(console: Console, tmp_path: Path) -> None:
+    """The official MCP Inspector (``make test-tools``) as the client, through ``connect``."""
+    if not INSPECTOR.exists() or shutil.which("node") is None:
+        pytest.skip("the MCP Inspector CLI is not installed (run `make test-tools`; needs npm)")
+    connect = [str(Path(sys.executable).with_name("bundle-console")), "connect", "Demo"]
+    connect += ["--data-dir", str(console.data_dir)]
+    env = {**os.environ, "MCP_CATALOG_PATH": str(tmp_path / "catalog.json")}
+
+    async def inspector(*args: str) -> dict:
+        proc = await asyncio.create_subprocess_exec(
+            str(INSPECTOR),
+            "--cli",
+            *connect,
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=tmp_path,
+            env=env,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode == 0, err.decode()
+        return json.loads(out)
+
+    listed, called = await asyncio.gather(
+        inspector("--method", "tools/list"),
+        inspector(
+            "--method", "tools/call", "--tool-name", "demo-clock__echo",
+            "--tool-arg", "text=inspected", "uppercase=true",
+        ),
+    )  # fmt: skip
+    names = {tool["name"] for tool in listed["tools"]}
+    assert {"demo-clock__echo", "demo-vault__token_fingerprint", "gateway-kit__slow"} <= names
+    assert called["isError"] is False
+    assert called["content"] == [{"type": "text", "text": "INSPECTED"}]
