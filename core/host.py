@@ -32,6 +32,7 @@ from core.errors import (
     NotFoundError,
     WorkspaceError,
 )
+from core.history import HistoryRecorder
 from core.launch import build_launch_spec, format_scalar, is_empty
 from core.manifest import Manifest, load_manifest
 from core.models import (
@@ -92,6 +93,8 @@ class Host:
         self._lock: DataDirLock | None = None
         self._console_settings: settings.ConsoleSettings | None = None
         self._keyring_timeout = 5.0
+        #: lifecycle events and config changes, kept across relaunches (core.history)
+        self.history: HistoryRecorder | None = None
 
     # -- opening and closing ------------------------------------------------------
 
@@ -148,6 +151,8 @@ class Host:
                     lc.register(bundle.server_name, ws.id, protected=bundle.protected)
                     lc.check_setup(bundle.server_name, ws.id)
                     host._learn_secrets(ws.id, bundle.server_name)
+            # After the registrations: a relaunch is not a reinstall of every bundle.
+            host.history = HistoryRecorder.open(root, lc)
             if restore:
                 await host.restore()
         except BaseException:
@@ -207,6 +212,8 @@ class Host:
             if self._lifecycle is not None:
                 await self._lifecycle.shutdown()
         finally:
+            if self.history is not None:
+                self.history.close()
             self._credentials.close()
             if self._lock is not None:
                 self._lock.release()
@@ -233,6 +240,17 @@ class Host:
     def has_any_workspace(self) -> bool:
         """Counts unreadable workspaces too (used to decide whether to seed the demo)."""
         return bool(self._workspaces) or bool(self._store.existing_ids())
+
+    def workspace_name_problem(self, name: str, ws_id: str | None = None) -> str | None:
+        """Why ``name`` cannot name a new workspace (or ``ws_id`` renamed), else None.
+
+        The same rules as create/rename, for an editor's inline error.
+        """
+        try:
+            self._check_name_free(clean_name(name), ws_id)
+        except WorkspaceError as exc:
+            return str(exc)
+        return None
 
     def _check_name_free(self, name: str, ws_id: str | None = None) -> None:
         """Workspace names are unique ignoring case and spacing (``clean_name`` folds spaces)."""
@@ -604,6 +622,25 @@ class Host:
             and not is_marker(v)
         }
 
+    def config_counts(self, ws_id: str, server_name: str) -> dict[str, int | None]:
+        """Per ``multiple`` field: how many entries are stored (None: in a keyring this
+        console cannot read now). Lets a form show a sensitive list without its values."""
+        manifest = self.manifest(ws_id, server_name)
+        stored = self._credentials.load_raw(ws_id, server_name)
+        counts: dict[str, int | None] = {}
+        for key, spec in manifest.user_config.items():
+            if not spec.multiple:
+                continue
+            value = stored.get(key)
+            if is_marker(value):
+                try:
+                    value = self._credentials.load(ws_id, server_name).get(key)
+                except KeyringUnavailable:
+                    counts[key] = None
+                    continue
+            counts[key] = len(value) if isinstance(value, list) else int(not is_empty(value))
+        return counts
+
     def validate_user_config(
         self, ws_id: str, server_name: str, values: Mapping[str, Any]
     ) -> list[str]:
@@ -611,7 +648,7 @@ class Host:
         return userconfig.problems(self.manifest(ws_id, server_name), values)
 
     async def set_user_config(
-        self, ws_id: str, server_name: str, values: Mapping[str, Any]
+        self, ws_id: str, server_name: str, values: Mapping[str, Any], *, via: str = "api"
     ) -> ConfigureResult:
         """Save values ("" clears one; omitted keys untouched), then respawn if it was live.
 
@@ -633,12 +670,21 @@ class Host:
             sensitive=frozenset(manifest.sensitive_keys()),
         )
         self._learn_secrets(ws_id, server_name, manifest, stored)
+        if self.history is not None:  # which keys, who, through what: never a value
+            self.history.config_changed(ws_id, server_name, changes, via)
         return await self._apply_config(ws_id, server_name, manifest, stored)
 
-    async def clear_user_config(self, ws_id: str, server_name: str) -> ConfigureResult:
+    async def clear_user_config(
+        self, ws_id: str, server_name: str, *, via: str = "api"
+    ) -> ConfigureResult:
         """Remove every stored value for the bundle; a live bundle is respawned like a save."""
         manifest = self.manifest(ws_id, server_name)
+        cleared: list[str] = []
+        with contextlib.suppress(DataError):  # a corrupt file is cleared all the same
+            cleared = list(self._credentials.load_raw(ws_id, server_name))
         await self._credentials.clear(ws_id, server_name)
+        if self.history is not None:
+            self.history.config_changed(ws_id, server_name, cleared, via)
         return await self._apply_config(ws_id, server_name, manifest, {})
 
     async def _apply_config(

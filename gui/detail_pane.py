@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 from gui.events_view import EventHistory, EventsView
 from gui.formatting import format_duration
 from gui.log_view import LogView
+from gui.start_failure_banner import StartFailureBanner
 from gui.tools_view import ToolsView
 
 
@@ -37,6 +38,8 @@ class DetailPane(QWidget):
         layout.setContentsMargins(0, 4, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.title)
+        self.start_failure = StartFailureBanner(self)  # why it failed, above the Logs tab
+        layout.addWidget(self.start_failure)
         layout.addWidget(self.tabs, 1)
         self._lc: Any = None
         self._key: tuple[str, str] | None = None
@@ -74,6 +77,7 @@ class DetailPane(QWidget):
 
     def refresh(self) -> None:
         inst = self._instance()
+        self.start_failure.update_for(inst, self._label)
         if inst is None:
             self.title.setText("Select a bundle to see its logs, tools and events.")
             self.tools.set_tools([], "No bundle selected.")

@@ -1,12 +1,12 @@
-"""Events tab: a timeline of lifecycle events for the selected bundle.
+"""Events tab: the selected bundle's history, newest first, with date and time.
 
-Core publishes events but keeps no history, so the GUI records what the
-bridge delivers (bounded per bundle) from the moment it subscribed.
+The history is core's (:mod:`core.history`): lifecycle events with their
+reasons and configuration changes, kept across relaunches. The tab reads it
+when a bundle is selected and appends each new record the store announces.
 """
 
 from __future__ import annotations
 
-import collections
 import time
 from typing import Any
 
@@ -20,24 +20,24 @@ from gui.formatting import first_line, plain_tip
 Key = tuple[str, str]
 MAX_EVENTS = 300
 
+#: how a config change arrived, as the tab words it
+CHANNEL_TEXT = {"gui": "the window", "cli": "the CLI", "gateway": "the gateway", "api": "the API"}
+
 
 class EventHistory:
-    """Recent events per ``(ws_id, server_name)``, oldest first."""
+    """The Events tab's source: core's history store, once the window is attached."""
 
     def __init__(self, limit: int = MAX_EVENTS) -> None:
         self._limit = limit
-        self._events: dict[Key, collections.deque[Any]] = {}
+        self.store: Any = None
 
-    def add(self, event: Any) -> None:
-        key = (event.ws_id, event.server_name)
-        self._events.setdefault(key, collections.deque(maxlen=self._limit)).append(event)
+    def attach(self, store: Any) -> None:
+        self.store = store
 
     def get(self, ws_id: str, server_name: str) -> list[Any]:
-        return list(self._events.get((ws_id, server_name), ()))
-
-    def forget(self, ws_id: str, server_name: str | None = None) -> None:
-        for key in [k for k in self._events if k[0] == ws_id and server_name in (None, k[1])]:
-            del self._events[key]
+        if self.store is None:
+            return []
+        return list(self.store.for_bundle(ws_id, server_name, limit=self._limit))
 
 
 def describe_event(event: Any) -> str:
@@ -45,11 +45,22 @@ def describe_event(event: Any) -> str:
         return f"{event.previous} → {event.state}"
     if event.kind == "setup":
         return "setup needed" if event.error else "setup complete"
+    if event.kind == "config":
+        return "settings changed"
     return str(event.kind)
 
 
+def event_detail(event: Any) -> str:
+    """The reason of a transition; for a settings change, the keys, who and how."""
+    if event.kind == "config":
+        keys = ", ".join(event.keys) or "all settings cleared"
+        via = CHANNEL_TEXT.get(event.via or "", event.via or "?")
+        return f"{keys} · by {event.user or '?'} through {via}"
+    return event.error or ""
+
+
 class EventsView(QWidget):
-    """Newest-first list: time, change, detail (errors are already redacted by core)."""
+    """Newest-first list: date and time, change, detail (texts are redacted by core)."""
 
     def __init__(self, history: EventHistory, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,12 +92,14 @@ class EventsView(QWidget):
             self._insert(event)
 
     def _insert(self, event: Any) -> None:
-        stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
-        stamp += f".{int((event.at % 1) * 1000):03d}"
-        detail = event.error or ""
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.at))
+        detail = event_detail(event)
         item = QTreeWidgetItem([stamp, describe_event(event), first_line(detail, 300)])
         item.setToolTip(2, plain_tip(detail) or "")
-        item.setToolTip(0, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.at)))
+        millis = f".{int((event.at % 1) * 1000):03d}"
+        item.setToolTip(
+            0, time.strftime("%A %d %B %Y, %H:%M:%S", time.localtime(event.at)) + millis
+        )
         if event.kind == "transition":
             fg, _fill = badge_colors(str(event.state), self.palette())
             item.setForeground(1, fg)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.errors import SignatureError
 from gui.formatting import error_text
+from gui.install_error import show_install_error
 from gui.tasks import async_slot
 
 
@@ -52,6 +53,7 @@ class InstallFlowMixin:
             return
         except Exception as exc:
             self.show_status(f"Install failed: {error_text(exc)}", error=True)
+            self._dialog = show_install_error(self, source, exc)
             return
         label = self._label_of((ws_id, inst.server_name))
         hint = " It needs setup: use Configure…" if inst.needs_setup else " Press Start to run it."

@@ -88,6 +88,7 @@ class MainWindow(
         self._dialog: QWidget | None = None  # keeps the open file dialog / message box alive
         self._closing = False
         self._current_key: tuple[str, str] | None = None
+        self._unsubscribe_history: Any = None
 
         self.setObjectName("mainWindow")
         self.setWindowTitle("Bundle Console")
@@ -135,6 +136,7 @@ class MainWindow(
 
         self.workspace_panel = WorkspacePanel(self.workspaces, self)
         self.workspace_panel.running_bundles = self._live_bundle_labels
+        self.workspace_panel.name_problem = self._workspace_name_problem
 
         centre = QWidget(self)
         centre_lay = QVBoxLayout(centre)
@@ -217,6 +219,9 @@ class MainWindow(
         self.detail.secrets_summary = host.secrets_status().summary
         self.detail.isolation_for = lambda ws, server: host.isolation(ws, server).summary()
         self.bridge.connect_lifecycle(self.lc)
+        if host.history is not None:
+            self.history.attach(host.history.store)
+            self._unsubscribe_history = host.history.store.subscribe(self.detail.events.on_event)
         self.bundles.attach(self.lc.instances(), self.lc.get_instance, self._describe)
         self.workspaces.set_source(self.bundles.instances)
         self.workspaces.sync(host.workspaces())
@@ -239,6 +244,9 @@ class MainWindow(
         """Stop listening to core (shutdown): late events must not touch half-deleted views."""
         self.bridge.disconnect_lifecycle()
         self.activity.detach()
+        if self._unsubscribe_history is not None:
+            self._unsubscribe_history()
+            self._unsubscribe_history = None
         if self.activity_window is not None:
             self.activity_window.detach()
 
@@ -336,11 +344,10 @@ class MainWindow(
 
     def _on_event(self, event: Any) -> None:
         """One lifecycle event: its row now; summaries once per burst (see _flush_summaries)."""
-        self.history.add(event)
+        # The Events tab is fed by core's history store (attach), which records an
+        # event before this runs: a row the insert selects reads it once, from there.
         self.bundles.on_event(event)
-        self.detail.events.on_event(event)
         if event.kind == "unregistered":
-            self.history.forget(event.ws_id, event.server_name)
             self.activity.forget((event.ws_id, event.server_name))
         if self.current_key() == (event.ws_id, event.server_name):
             self.detail.refresh()

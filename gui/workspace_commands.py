@@ -33,6 +33,10 @@ class WorkspaceCommandsMixin:
             self.ws_title.setText(ws.name)
         self.show_status(f"Renamed workspace to “{ws.name}”.")
 
+    def _workspace_name_problem(self, name: str, ws_id: str | None) -> str | None:
+        """Core's rule for the name editor's inline error (None before core is loaded)."""
+        return self.host.workspace_name_problem(name, ws_id) if self.host is not None else None
+
     def _live_bundle_labels(self, ws_id: str) -> list[str]:
         """Display names of the workspace's bundles that have a process (or are about to)."""
         if self.host is None:
@@ -54,6 +58,5 @@ class WorkspaceCommandsMixin:
             self.show_status(f"Cannot delete workspace: {error_text(exc)}", error=True)
             return
         self.bundles.remove_workspace(ws_id)
-        self.history.forget(ws_id)
         self.workspaces.sync(self.host.workspaces())
         self.show_status(f"Deleted workspace “{name}”.")

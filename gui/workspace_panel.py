@@ -13,9 +13,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
-    QLineEdit,
     QListView,
     QMenu,
     QMessageBox,
@@ -26,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from gui.icons import action_icon
 from gui.workspace_list import WS_ID_ROLE, WorkspaceDelegate, WorkspaceListModel
+from gui.workspace_name_dialog import WorkspaceNameDialog
 
 
 class WorkspacePanel(QWidget):
@@ -39,6 +38,8 @@ class WorkspacePanel(QWidget):
 
     #: labels of a workspace's live bundles, named in the delete confirmation (set by the window)
     running_bundles: Callable[[str], list[str]] = staticmethod(lambda _ws_id: [])
+    #: (name, ws_id being renamed or None) -> why the name cannot be used (set by the window)
+    name_problem: Callable[[str, str | None], str | None] = staticmethod(lambda _n, _w: None)
 
     def __init__(self, model: WorkspaceListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -137,32 +138,30 @@ class WorkspacePanel(QWidget):
 
     # -- prompts (all non-blocking) ----------------------------------------------
 
-    def _prompt(self, title: str, label: str, text: str) -> QInputDialog:
-        dlg = QInputDialog(self)
-        dlg.setWindowTitle(title)
-        dlg.setLabelText(label)
-        dlg.setTextValue(text)
-        dlg.setTextEchoMode(QLineEdit.EchoMode.Normal)
+    def _prompt(
+        self, title: str, label: str, text: str, ws_id: str | None = None
+    ) -> WorkspaceNameDialog:
+        dlg = WorkspaceNameDialog(
+            title, label, text, lambda name: self.name_problem(name, ws_id), self
+        )
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._dialog = dlg
         return dlg
 
-    def ask_create(self) -> None:
+    def ask_create(self) -> WorkspaceNameDialog:
         dlg = self._prompt("New Workspace", "Name of the new workspace:", "")
-        dlg.textValueSelected.connect(
-            lambda name: name.strip() and self.createRequested.emit(name.strip())
-        )
+        dlg.nameChosen.connect(self.createRequested.emit)
         dlg.open()
+        return dlg
 
-    def ask_rename(self) -> None:
+    def ask_rename(self) -> WorkspaceNameDialog | None:
         ws_id = self.current_ws_id()
         if ws_id is None:
-            return
-        dlg = self._prompt("Rename Workspace", "New name:", self.model.name_of(ws_id) or "")
-        dlg.textValueSelected.connect(
-            lambda name: name.strip() and self.renameRequested.emit(ws_id, name.strip())
-        )
+            return None
+        dlg = self._prompt("Rename Workspace", "New name:", self.model.name_of(ws_id) or "", ws_id)
+        dlg.nameChosen.connect(lambda name: self.renameRequested.emit(ws_id, name))
         dlg.open()
+        return dlg
 
     def ask_delete(self) -> None:
         ws_id = self.current_ws_id()

@@ -308,7 +308,7 @@ async def op_config_set(ops: Operations, args: dict[str, Any]) -> Any:
             or (isinstance(value, list) and all(isinstance(v, str) for v in value))
         ):
             raise usage('"config_set": values must map keys to text or lists of text.')
-    result = await ops.host.set_user_config(ws.id, b.server_name, values)
+    result = await ops.host.set_user_config(ws.id, b.server_name, values, via="cli")
     return _configure_json(ops, ws, b, result)
 
 
@@ -318,9 +318,11 @@ async def op_config_clear(ops: Operations, args: dict[str, Any]) -> Any:
     if not all(isinstance(k, str) for k in keys):
         raise usage('"config_clear": keys must be text.')
     if keys:
-        result = await ops.host.set_user_config(ws.id, b.server_name, dict.fromkeys(keys, ""))
+        result = await ops.host.set_user_config(
+            ws.id, b.server_name, dict.fromkeys(keys, ""), via="cli"
+        )
     else:
-        result = await ops.host.clear_user_config(ws.id, b.server_name)
+        result = await ops.host.clear_user_config(ws.id, b.server_name, via="cli")
     return _configure_json(ops, ws, b, result)
 
 

@@ -43,6 +43,11 @@ async def test_cli_goes_through_the_gui_and_badges_follow(launch: Any) -> None:
         rc, out = await _cli(data_dir, "config", "set", "Demo", vault, "api_token=-", stdin=TOKEN)
         assert rc == 0, out
         assert host.config_status(demo.id, vault)["api_token"] is True
+        # The change is history, with its channel; the Events tab shows it as it lands.
+        window.select_bundle(vault)
+        change = [r for r in host.history.store.for_bundle(demo.id, vault) if r.kind == "config"]
+        assert [(c.keys, c.via) for c in change] == [(("api_token",), "cli")]
+        assert "settings changed" in window.detail.events.rows()
         rc, out = await _cli(data_dir, "start", "Demo", vault)
         assert rc == 0, out
         await wait_badge(window, vault, "running")
