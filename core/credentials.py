@@ -47,6 +47,7 @@ from core.secrets.choice import SecretsRecord, SecretsStatus, requested
 from core.secrets.markers import MARKER_KEY as MARKER
 from core.secrets.markers import is_marker, item_name, marker
 from core.secrets.vault import KeyringUnavailable, KeyringVault, Ticket
+from core.userconfig import ListEdit
 
 Key = tuple[str, str]  # (ws_id, server_name)
 
@@ -170,10 +171,11 @@ class CredentialStore:
                 try:
                     if save.guard is not None:
                         save.guard()
+                    changes = self._resolve_edits(batch.key, save.changes, merged)
                 except BaseException as exc:
                     save.done.set_exception(exc)
                     continue
-                merged.update(save.changes)
+                merged.update(changes)
                 sensitive |= save.sensitive
                 accepted.append(save)
             if not accepted:
@@ -189,6 +191,21 @@ class CredentialStore:
                 raise
             for save in accepted:
                 save.done.set_result(dict(stored))
+
+    def _resolve_edits(
+        self, key: Key, changes: Mapping[str, Any], merged: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Turn each :class:`ListEdit` into the list it makes of the value stored now
+        (or of an earlier save of the same batch): run under the file's lock."""
+        edits = [k for k, v in changes.items() if isinstance(v, ListEdit)]
+        if not edits:
+            return dict(changes)
+        current = self.load(*key)  # keyring-held values included; raises if unreadable
+        out = dict(changes)
+        for k in edits:
+            base = merged[k] if k in merged else current.get(k)
+            out[k] = changes[k].apply(base)
+        return out
 
     async def delete(self, ws_id: str, server_name: str) -> None:
         """Forget every value for this bundle (uninstall), corrupt or not, keyring items too."""

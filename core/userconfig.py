@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from core.errors import ConfigError
@@ -26,6 +27,43 @@ MAX_VALUE_BYTES = 32 * 1024
 #: Most items of a ``multiple`` field, and the most bytes they may add up to.
 MAX_ITEMS = 256
 MAX_LIST_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class ListEdit:
+    """A change to a stored list the caller is not shown (a sensitive ``multiple`` field).
+
+    Keep the stored entries at ``keep`` (indices, in that order; None keeps them
+    all), then append ``add``. Sending the new entries alone as a list replaced
+    the stored ones: data loss. The credential store applies the edit under its
+    lock, to the value on disk. ``seen`` is how many entries the caller was
+    shown; when the store holds another number the save is refused rather than
+    keeping the wrong ones.
+    """
+
+    keep: tuple[int, ...] | None = None
+    add: tuple[Any, ...] = ()
+    seen: int | None = None
+    #: the field's title, for the error (set by :func:`prepare`)
+    title: str = ""
+
+    def apply(self, stored: Any) -> list[Any] | None:
+        """The new list (None when it ends up empty); ConfigError on a stale ``seen``."""
+        if isinstance(stored, list):
+            current = list(stored)
+        else:
+            current = [] if stored is None or stored == "" else [stored]
+        if self.seen is not None and len(current) != self.seen:
+            name = f'"{self.title}"' if self.title else "A list"
+            raise ConfigError(
+                f"{name} changed while you edited it ({len(current)} entries stored now, "
+                f"{self.seen} shown). Nothing was saved; reopen Configure and try again."
+            )
+        if self.keep is None:
+            kept = current
+        else:
+            kept = [current[i] for i in self.keep if i < len(current)]
+        return [*kept, *self.add] or None
 
 
 def unknown_keys_problem(manifest: Manifest, keys: list[str]) -> str | None:
@@ -110,6 +148,8 @@ def _check(field: UserConfigField, value: Any) -> tuple[Any, str | None]:
     """(normalised value or _CLEAR, problem)."""
     if value is None or value == "":
         return _CLEAR, None
+    if isinstance(value, ListEdit):
+        return _check_edit(field, value)
     if field.multiple:
         if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
             return None, f'"{field.title}" must be a list.'
@@ -127,6 +167,33 @@ def _check(field: UserConfigField, value: Any) -> tuple[Any, str | None]:
             return None, f'"{field.title}" adds up to more than {MAX_LIST_BYTES // 1024} KiB.'
         return (items or _CLEAR), None
     return _scalar(field, value)
+
+
+def _check_edit(field: UserConfigField, edit: ListEdit) -> tuple[Any, str | None]:
+    """A :class:`ListEdit` of a ``multiple`` field: indices, then each added item."""
+    title = field.title
+    if not field.multiple:
+        return None, f'"{title}" is not a list.'
+    keep = edit.keep
+    if keep is not None and (
+        not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in keep)
+        or len(set(keep)) != len(keep)
+        or (edit.seen is not None and any(i >= edit.seen for i in keep))
+    ):
+        return None, f'"{title}": the entries to keep are not valid.'
+    if (len(keep) if keep is not None else (edit.seen or 0)) + len(edit.add) > MAX_ITEMS:
+        return None, f'"{title}" has more than {MAX_ITEMS} items.'
+    added = []
+    for item in edit.add:
+        if item is None or item == "":
+            continue
+        normalised, problem = _scalar(field, item)
+        if problem:
+            return None, problem
+        added.append(normalised)
+    if sum(_size(item) for item in added) > MAX_LIST_BYTES:
+        return None, f'"{title}" adds up to more than {MAX_LIST_BYTES // 1024} KiB.'
+    return ListEdit(None if keep is None else tuple(keep), tuple(added), edit.seen, title), None
 
 
 def problems(manifest: Manifest, values: Mapping[str, Any]) -> list[str]:

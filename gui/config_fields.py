@@ -442,15 +442,165 @@ class ListEditor(FieldEditor):
         return [v for v in values if v]
 
 
+class SecretListEditor(FieldEditor):
+    """A sensitive ``multiple`` field: entries are counted and listed masked, never shown.
+
+    The stored entries appear as "stored entry 1", "stored entry 2"...; the
+    administrator can remove any of them and add new ones (typed masked, or
+    picked for path lists). The value sent is a :class:`core.userconfig.ListEdit`
+    (which stored entries to keep, what to add, how many were shown), applied by
+    core to what is on disk: adding one entry never replaces the others.
+    """
+
+    STORED_ROLE = Qt.ItemDataRole.UserRole
+    NEW_ROLE = Qt.ItemDataRole.UserRole + 1
+
+    def __init__(
+        self, key: str, spec: Any, count: int | None = 0, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(key, spec, parent)
+        self.paths = spec.type in ("directory", "file")
+        #: entries stored now; None when they are in a keyring that cannot be read
+        self.count = count
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(4)
+        self.state_label = QLabel(self)
+        self.state_label.setObjectName("secretState")
+        outer.addWidget(self.state_label)
+        row = QHBoxLayout()
+        self.list = QListWidget(self)
+        self.list.setObjectName(f"field_{key}")
+        self.list.setMaximumHeight(96)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        for i in range(count or 0):
+            item = QListWidgetItem(f"●●●●●●  stored entry {i + 1}", self.list)
+            item.setData(self.STORED_ROLE, i)
+        buttons = QVBoxLayout()
+        self.remove = QPushButton("Remove", self)
+        self.remove.clicked.connect(self._remove)
+        buttons.addWidget(self.remove)
+        buttons.addStretch(1)
+        row.addWidget(self.list, 1)
+        row.addLayout(buttons)
+        outer.addLayout(row)
+        add_row = QHBoxLayout()
+        self.new_entry = QLineEdit(self)
+        self.new_entry.setObjectName(f"field_{key}_new")
+        self.new_entry.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_entry.setPlaceholderText("New entry (hidden as you type)")
+        self.new_entry.installEventFilter(self)  # Enter adds the entry; it does not Save
+        self.add_button = QPushButton("Add", self)
+        self.add_button.clicked.connect(self._add_typed)
+        add_row.addWidget(self.new_entry, 1)
+        add_row.addWidget(self.add_button)
+        if self.paths:
+            browse = QPushButton("Add…", self)
+            browse.setToolTip("Pick a path to add (it is not shown in the list)")
+            browse.clicked.connect(self._browse)
+            add_row.addWidget(browse)
+        outer.addLayout(add_row)
+        self.list.currentRowChanged.connect(lambda *_: self._sync())
+        self.new_entry.textChanged.connect(lambda *_: self._sync())
+        self._sync()
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        if (
+            watched is self.new_entry
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and self.new_entry.text().strip()
+        ):
+            self._add_typed()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _add_typed(self) -> None:
+        text = self.new_entry.text()
+        if text.strip():
+            self.add_value(text)
+            self.new_entry.clear()
+
+    def _browse(self) -> None:
+        dlg = _file_dialog(self, self.spec.type == "directory", "")
+        dlg.fileSelected.connect(self.add_value)
+        dlg.open()
+
+    def add_value(self, text: str) -> None:
+        """Append a new entry; its text is kept in the item's data, never displayed."""
+        item = QListWidgetItem("●●●●●●  new entry", self.list)
+        item.setData(self.NEW_ROLE, text)
+        self._sync()
+        self.changed.emit()
+
+    def _remove(self) -> None:
+        row = self.list.currentRow()
+        if row >= 0:
+            self.list.takeItem(row)
+            self._sync()
+            self.changed.emit()
+
+    def remove_row(self, row: int) -> None:
+        self.list.setCurrentRow(row)
+        self._remove()
+
+    def _items(self) -> list[QListWidgetItem]:
+        return [self.list.item(i) for i in range(self.list.count())]
+
+    def kept(self) -> tuple[int, ...]:
+        return tuple(
+            i.data(self.STORED_ROLE) for i in self._items() if i.data(self.STORED_ROLE) is not None
+        )
+
+    def added(self) -> tuple[str, ...]:
+        return tuple(
+            i.data(self.NEW_ROLE) for i in self._items() if i.data(self.NEW_ROLE) is not None
+        )
+
+    def _sync(self) -> None:
+        self.remove.setEnabled(self.list.currentRow() >= 0)
+        self.add_button.setEnabled(bool(self.new_entry.text().strip()))
+        if self.count is None:
+            text = "● set (entries in the keyring; unreadable now)"
+        else:
+            text = f"{self.count} stored" if self.count else "none stored"
+        removed = (self.count or 0) - len(self.kept())
+        extra = []
+        if added := len(self.added()):
+            extra.append(f"{added} to add")
+        if removed:
+            extra.append(f"{removed} to remove")
+        self.state_label.setText(text + (f" · {', '.join(extra)}" if extra else ""))
+        self.state_label.setProperty("secretSet", bool(self.count) or self.count is None)
+        self.state_label.style().unpolish(self.state_label)
+        self.state_label.style().polish(self.state_label)
+
+    def value(self) -> Any:
+        from core.userconfig import ListEdit
+
+        if self.count is None:  # entries unreadable: keep them all, add the new ones
+            return ListEdit(None, self.added(), None)
+        return ListEdit(self.kept(), self.added(), self.count)
+
+    def is_dirty(self) -> bool:
+        return bool(self.added()) or (self.count is not None and len(self.kept()) != self.count)
+
+    def is_empty(self) -> bool:
+        return self.count is not None and not self._items()
+
+
 def make_editor(
     key: str,
     spec: Any,
     current: Any = UNSET,
     *,
     stored: bool = False,
+    count: int | None = 0,
     parent: QWidget | None = None,
 ) -> FieldEditor:
     """Pick the editor for ``spec.type`` (``multiple`` wins over the base type)."""
+    if spec.multiple and spec.sensitive:
+        return SecretListEditor(key, spec, count, parent)
     if spec.multiple:
         return ListEditor(key, spec, current, parent)
     if spec.type == "number":

@@ -321,12 +321,14 @@ class ConfigureDialog(QDialog):
             return
         status = self.host.config_status(self.ws_id, self.server_name)
         values = self.host.config_values(self.ws_id, self.server_name)
+        counts = self.host.config_counts(self.ws_id, self.server_name)
         for key, spec in fields.items():
             editor = make_editor(
                 key,
                 spec,
                 values.get(key, UNSET),
                 stored=bool(status.get(key)),
+                count=counts.get(key, 0),
                 parent=self.form_host,
             )
             editor.changed.connect(self.revalidate)
@@ -544,7 +546,9 @@ class ConfigureDialog(QDialog):
         live = not self._stopped
         self.banner.show_message("busy", "Saving and restarting…" if live else "Saving…", busy=True)
         try:
-            result = await self.host.set_user_config(self.ws_id, self.server_name, changes)
+            result = await self.host.set_user_config(
+                self.ws_id, self.server_name, changes, via="gui"
+            )
         except Exception as exc:
             problems = getattr(exc, "problems", None)
             text = "\n".join(problems) if problems else str(exc) or type(exc).__name__
