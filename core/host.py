@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core import bundles, demo, sandbox, settings, signatures, userconfig
+from core import bulk, bundles, demo, sandbox, settings, signatures, updates, userconfig
 from core.atomic import PRIVATE_DIR_MODE, refuse_links, remove_stale_temps
 from core.credentials import CredentialStore
 from core.datalock import DataDirLock
@@ -308,6 +308,8 @@ class Host:
                 self._removing.difference_update(keys)
             for bundle in ws.bundles:
                 self._collect_bundle_dir(bundle.bundle_dir)
+                if bundle.previous is not None:
+                    self._collect_bundle_dir(bundle.previous.bundle_dir)
 
     def _remove_ws_leftovers(self, ws_id: str) -> None:
         """A deleted workspace leaves no logs/<ws_id> or run/<ws_id> behind (its
@@ -467,10 +469,19 @@ class Host:
             finally:
                 self._removing.discard(key)
             self._collect_bundle_dir(bundle.bundle_dir)
+            if bundle.previous is not None:
+                self._collect_bundle_dir(bundle.previous.bundle_dir)
 
     def _collect_bundle_dir(self, rel: str) -> None:
-        """Delete an unpacked bundle nobody references (never while a workspace is unreadable)."""
-        if any(b.bundle_dir == rel for ws in self._workspaces.values() for b in ws.bundles):
+        """Delete an unpacked bundle nobody references (never while a workspace is unreadable).
+
+        A previous version kept for Roll back counts as a reference.
+        """
+        if any(
+            rel in (b.bundle_dir, b.previous.bundle_dir if b.previous else None)
+            for ws in self._workspaces.values()
+            for b in ws.bundles
+        ):
             return
         if set(self._store.existing_ids()) - set(self._workspaces):
             log.info("keeping %s: an unreadable workspace may still use it", rel)
@@ -501,6 +512,228 @@ class Host:
         if inst is not None:
             inst.protected = bool(protected)
         return changed.model_copy(deep=True)
+
+    # -- update in place and roll back (core.updates) -------------------------------
+
+    def installed_as(self, ws_id: str, manifest_name: str) -> str | None:
+        """The server name under which the workspace has a bundle of that manifest name.
+
+        With several copies, the one installed under the derived name wins, else the first.
+        """
+        ws = self._ws(ws_id)
+        matches = []
+        for b in ws.bundles:
+            try:
+                if self._manifest_for(b).name == manifest_name:
+                    matches.append(b.server_name)
+            except ConsoleError:
+                continue
+        if not matches:
+            return None
+        derived = bundles.derive_server_name(manifest_name, set())
+        return derived if derived in matches else matches[0]
+
+    async def plan_update(
+        self,
+        ws_id: str,
+        path: str | os.PathLike[str],
+        *,
+        allow_invalid_signature: bool = False,
+    ) -> updates.UpdatePlan | None:
+        """What installing ``path`` would update, or None when it is new to the workspace.
+
+        Runs every install check (a bad source raises as :meth:`install_bundle` does)
+        and writes nothing. The GUI and the CLI ask this first: an installed name is
+        updated in place; a second copy is only made when the administrator says so.
+        """
+        source = _source_path(path)
+        self._ws(ws_id)
+        inspected, _ = await asyncio.to_thread(self._inspect, source, allow_invalid_signature)
+        server_name = self.installed_as(ws_id, inspected.manifest.name)
+        if server_name is None:
+            return None
+        return self._plan(ws_id, server_name, inspected.manifest, str(source))
+
+    def _plan(
+        self, ws_id: str, server_name: str, new: Manifest, source: str, kind: str | None = None
+    ) -> updates.UpdatePlan:
+        _ws, bundle = self._bundle(ws_id, server_name)
+        old = self._manifest_for(bundle)
+        try:
+            stored = self._credentials.load(ws_id, server_name)
+        except KeyringUnavailable:  # markers count as set; their values are kept
+            stored = self._credentials.load_raw(ws_id, server_name)
+        return updates.UpdatePlan(
+            ws_id=ws_id,
+            server_name=server_name,
+            label=new.label,
+            old_version=old.version,
+            new_version=new.version,
+            kind=kind or ("replace" if old.version == new.version else "update"),  # type: ignore[arg-type]
+            diff=updates.config_diff(old, new, stored),
+            source=source,
+            protected=bundle.protected,
+        )
+
+    async def update_bundle(
+        self,
+        ws_id: str,
+        server_name: str,
+        path: str | os.PathLike[str],
+        *,
+        allow_invalid_signature: bool = False,
+    ) -> updates.UpdateResult:
+        """Install ``path`` over an installed bundle of the same manifest name, in place.
+
+        The server name, credentials, protection, network and isolation settings
+        stay; values of settings the new version dropped (or no longer accepts) are
+        removed. The previous folder stays on disk for :meth:`rollback_bundle` until
+        the next update. A live bundle is restarted through ``respawn_bundle``; a
+        stopped one stays stopped. Refused (InstallError, nothing written) for a
+        protected bundle or a bundle of another name.
+        """
+        source = _source_path(path)
+        self._bundle(ws_id, server_name)
+        inspected, runtime_warnings = await asyncio.to_thread(
+            self._inspect, source, allow_invalid_signature
+        )
+        manifest, signature = inspected.manifest, inspected.signature
+        override_at = time.time() if signature.status == "invalid" else None
+        async with self._mutate:
+            ws, current = self._bundle(ws_id, server_name)
+            old = self._manifest_for(current)
+            if current.protected:
+                raise InstallError(
+                    f'Bundle "{old.label}" is protected in workspace "{ws.name}": update '
+                    "refused. Unprotect it first."
+                )
+            if manifest.name != old.name:
+                raise InstallError(
+                    f'{source} is the bundle "{manifest.name}", not "{old.name}": it cannot '
+                    "update it. Install it as a second copy instead."
+                )
+            plan = self._plan(ws_id, server_name, manifest, str(source))
+            placed = await asyncio.to_thread(self._stage_and_place, inspected, server_name)
+            warnings = bundles.install_warnings(manifest) + runtime_warnings
+            if override_at is not None:
+                warnings.insert(
+                    0,
+                    f"Installed despite an invalid signature ({signature.problem}): "
+                    "the administrator confirmed the override.",
+                )
+            new_dir = f"bundles/{placed.dir_name}"
+            # Identical content reinstalled: the version to go back to stays what it was.
+            previous = (
+                current.previous
+                if new_dir == current.bundle_dir
+                else current.model_copy(update={"previous": None})
+            )
+            entry = current.model_copy(
+                update={
+                    "bundle_dir": new_dir,
+                    "version": manifest.version,
+                    "warnings": warnings,
+                    "source": str(source),
+                    "installed_at": time.time(),
+                    "signature": signature,
+                    "signature_override_at": override_at,
+                    "previous": previous,
+                }
+            )
+            try:
+                self._replace_entry(ws_id, entry)
+            except BaseException:
+                if placed.created:
+                    self._collect_bundle_dir(new_dir)
+                raise
+            self._manifests[placed.dir_name] = manifest
+            stored = await self._drop_values(ws_id, server_name, plan.diff.dropped)
+        # The version before the previous one is no longer reachable: free its folder.
+        if current.previous is not None and previous is not current.previous:
+            self._collect_bundle_dir(current.previous.bundle_dir)
+        for warning in warnings:
+            log.warning("%s in %s: %s", server_name, ws_id, warning)
+        log.info("%s in %s: %s", server_name, ws_id, updates.describe(plan))
+        self._learn_secrets(ws_id, server_name, manifest)
+        config = await self._apply_config(ws_id, server_name, manifest, stored)
+        return updates.UpdateResult(
+            plan, config, previous.version if previous else None, plan.diff.notes
+        )
+
+    async def rollback_bundle(self, ws_id: str, server_name: str) -> updates.UpdateResult:
+        """Go back to the version the last update replaced (its folder was kept).
+
+        Settings the rolled-back version does not know are dropped as in an update;
+        values the update dropped are not brought back (the bundle may need setup).
+        The newer folder is removed unless another entry uses it. A live bundle is
+        restarted through ``respawn_bundle``.
+        """
+        async with self._mutate:
+            ws, current = self._bundle(ws_id, server_name)
+            now = self._manifest_for(current)
+            if current.protected:
+                raise InstallError(
+                    f'Bundle "{now.label}" is protected in workspace "{ws.name}": roll back '
+                    "refused. Unprotect it first."
+                )
+            prev = current.previous
+            if prev is None:
+                raise InstallError(
+                    f'Bundle "{now.label}" in workspace "{ws.name}" has no previous version '
+                    "to roll back to (an update keeps one until the next update)."
+                )
+            target = self._manifest_for(prev)  # DataError naming the folder if it is gone
+            plan = self._plan(ws_id, server_name, target, prev.source, kind="rollback")
+            entry = prev.model_copy(
+                update={
+                    "protected": current.protected,
+                    "desired_running": current.desired_running,
+                    "network": current.network,
+                    "isolated": current.isolated,
+                    "previous": None,
+                }
+            )
+            self._replace_entry(ws_id, entry)
+            stored = await self._drop_values(ws_id, server_name, plan.diff.dropped)
+        self._collect_bundle_dir(current.bundle_dir)
+        log.info("%s in %s: rolled back %s → %s", server_name, ws_id, now.version, prev.version)
+        self._learn_secrets(ws_id, server_name, target)
+        config = await self._apply_config(ws_id, server_name, target, stored)
+        return updates.UpdateResult(plan, config, None, plan.diff.notes)
+
+    def previous_version(self, ws_id: str, server_name: str) -> str | None:
+        """The version Roll back would return to (None: no update to undo)."""
+        previous = self._bundle(ws_id, server_name)[1].previous
+        return previous.version if previous is not None else None
+
+    def _replace_entry(self, ws_id: str, entry: InstalledBundle) -> None:
+        ws = self._ws(ws_id)  # re-read: a Start/Stop may have saved a newer copy meanwhile
+        entry = entry.model_copy(
+            update={"desired_running": ws.bundle(entry.server_name).desired_running}  # type: ignore[union-attr]
+        )
+        updated = ws.model_copy(
+            update={
+                "bundles": [entry if b.server_name == entry.server_name else b for b in ws.bundles]
+            }
+        )
+        self._save(updated)
+        self._workspaces[ws_id] = updated
+
+    async def _drop_values(
+        self, ws_id: str, server_name: str, keys: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """Remove stored values of settings the installed version does not take."""
+        if keys:
+            try:
+                return await self._credentials.update(
+                    ws_id,
+                    server_name,
+                    dict.fromkeys(keys),
+                    guard=lambda: self._require_installed(ws_id, server_name),
+                )
+            except ConsoleError as exc:  # inert: the manifest no longer declares them
+                log.warning("%s in %s: dropped values stay stored (%s)", server_name, ws_id, exc)
+        return self._credentials.load_raw(ws_id, server_name)
 
     def install_warnings(self, ws_id: str, server_name: str) -> list[str]:
         return list(self._bundle(ws_id, server_name)[1].warnings)
@@ -538,6 +771,12 @@ class Host:
             "icons": [i.model_dump(exclude_none=True) for i in m.icons],
             "screenshots": list(m.screenshots),
             "localization": m.localization.model_dump() if m.localization else None,
+            "compatibility": (
+                m.compatibility.model_dump(exclude_none=True) if m.compatibility else None
+            ),
+            "installed_at": bundle.installed_at,
+            "bundle_dir": str(self.paths.bundle_dir(bundle.bundle_dir)),
+            "previous_version": bundle.previous.version if bundle.previous else None,
         }
 
     def signature(self, ws_id: str, server_name: str) -> signatures.SignatureInfo | None:
@@ -549,6 +788,49 @@ class Host:
 
     def bundle_path(self, ws_id: str, server_name: str) -> Path:
         return self.paths.bundle_dir(self._bundle(ws_id, server_name)[1].bundle_dir)
+
+    # -- bulk actions (core.bulk) -------------------------------------------------------
+
+    async def start_all(self, ws_id: str) -> bulk.BulkResult:
+        """Start every bundle of the workspace, paced like a mass start (see core.bulk)."""
+        return await self._bulk(ws_id, "start")
+
+    async def stop_all(self, ws_id: str) -> bulk.BulkResult:
+        """Stop every bundle of the workspace; protected ones are left running."""
+        return await self._bulk(ws_id, "stop")
+
+    async def restart_all(self, ws_id: str) -> bulk.BulkResult:
+        """Respawn every live bundle of the workspace; stopped ones stay stopped."""
+        return await self._bulk(ws_id, "restart")
+
+    async def _bulk(self, ws_id: str, verb: bulk.BulkVerb) -> bulk.BulkResult:
+        ws = self._ws(ws_id)
+        lc = self.lifecycle
+
+        async def one(b: InstalledBundle) -> bulk.BulkItem:
+            try:
+                label = self._manifest_for(b).label
+            except ConsoleError:
+                label = b.server_name
+            inst = lc.get_instance(b.server_name, ws_id)
+            if verb == "start":
+                result = await lc.start_bundle(b.server_name, ws_id)
+            elif inst is not None and inst.protected:
+                result = RespawnResult(False, f"{label} is protected.", "protected")
+            elif verb == "stop":
+                result = await lc.stop_bundle(b.server_name, ws_id)
+            elif inst is None or not (
+                inst.state in RESPAWN_STATES or self._intent.get((ws_id, b.server_name))
+            ):
+                return bulk.BulkItem(b.server_name, label, None)
+            else:
+                result = await lc.respawn_bundle(b.server_name, ws_id)
+            return bulk.BulkItem(b.server_name, label, result)
+
+        items = await asyncio.gather(*(one(b) for b in ws.bundles))
+        outcome = bulk.BulkResult(verb, ws_id, ws.name, tuple(items))
+        log.info("%s", outcome.summary())
+        return outcome
 
     # -- host environment passthrough ------------------------------------------------
 

@@ -55,6 +55,8 @@ class InstalledBundle(BaseModel):
     signature: SignatureInfo | None = None
     #: set when the administrator confirmed installing despite an invalid signature
     signature_override_at: float | None = None
+    #: the entry as it was before the last update (core.updates): Roll back returns to it
+    previous: InstalledBundle | None = None
 
     @field_validator("server_name")
     @classmethod

@@ -1,4 +1,5 @@
-"""``start | stop | restart WORKSPACE BUNDLE``, ``install``, ``uninstall``."""
+"""``start | stop | restart WORKSPACE BUNDLE``, ``install``, ``uninstall``, ``rollback``,
+``start-all | stop-all | restart-all WORKSPACE``."""
 
 from __future__ import annotations
 
@@ -28,8 +29,27 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         action="store_true",
         help="install even though the signature does not match (recorded on the bundle)",
     )
+    p.add_argument(
+        "--copy",
+        action="store_true",
+        help="install a second copy even when the workspace has this bundle (default: update it)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_install)
+    p = sub.add_parser(
+        "rollback", parents=[common], help="go back to the version the last update replaced"
+    )
+    _target(p)
+    p.set_defaults(run=run_rollback)
+    for verb, text in (
+        ("start-all", "start every bundle of a workspace"),
+        ("stop-all", "stop every bundle of a workspace (protected ones keep running)"),
+        ("restart-all", "restart every running bundle of a workspace"),
+    ):
+        p = sub.add_parser(verb, parents=[common], help=text)
+        p.add_argument("workspace", help="workspace name or id")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(run=_bulk(verb.replace("-", "_")))
     p = sub.add_parser("uninstall", parents=[common], help="stop and remove a bundle")
     _target(p)
     p.add_argument("--force", action="store_true", help="also when the bundle is protected")
@@ -79,10 +99,14 @@ def run_install(args: argparse.Namespace, data_dir: Path) -> int:
             req["server_name"] = args.name
         if args.allow_invalid_signature:
             req["allow_invalid_signature"] = True
+        if args.copy:
+            req["copy"] = True
         result = session.call("install", req)
         if args.json:
             emit_json(result)
             return 0
+        if result.get("updated"):
+            return _print_update(result)
         print(f'Installed "{result["bundle"]}" (stopped).')
         if result.get("signature"):
             print(f"Signature: {result['signature']}")
@@ -93,6 +117,65 @@ def run_install(args: argparse.Namespace, data_dir: Path) -> int:
         return 0
 
     return run_with_session(args, data_dir, body)
+
+
+_KIND = {"update": "Updated", "replace": "Replaced", "rollback": "Rolled back"}
+
+
+def _print_update(result: dict[str, Any]) -> int:
+    """The version change, the user_config notes, then how the restart went."""
+    change = (
+        f"{result['from_version']} → {result['to_version']}"
+        if result["from_version"] != result["to_version"]
+        else result["to_version"]
+    )
+    print(f'{_KIND[result["kind"]]} "{result["bundle"]}" ({change}).')
+    for note in result["notes"]:
+        print(f"  {note}")
+    outcome = result["outcome"]
+    if outcome == "respawned":
+        print("Restarted with its settings.")
+    elif outcome == "saved_stopped":
+        print("It was not running: start it when ready.")
+    elif outcome == "needs_setup":
+        print("It needs setup before it can start: use `config set`.")
+    else:
+        err(result["error"] or f"the restart failed ({outcome}).")
+        if result.get("previous_version") and result["kind"] != "rollback":
+            err(f"`rollback` returns to {result['previous_version']}.")
+        return 1
+    if result.get("previous_version") and result["kind"] != "rollback":
+        print(f"`rollback` returns to {result['previous_version']} until the next update.")
+    return 0
+
+
+def run_rollback(args: argparse.Namespace, data_dir: Path) -> int:
+    def body(session: Any) -> int:
+        result = session.call("rollback", {"workspace": args.workspace, "bundle": args.bundle})
+        if args.json:
+            emit_json(result)
+            return 0
+        return _print_update(result)
+
+    return run_with_session(args, data_dir, body)
+
+
+def _bulk(op: str):  # type: ignore[no-untyped-def]
+    def run(args: argparse.Namespace, data_dir: Path) -> int:
+        def body(session: Any) -> int:
+            result = session.call(op, {"workspace": args.workspace})
+            if args.json:
+                emit_json(result)
+            else:
+                print(result["summary"] + ".")
+                for item in result["bundles"]:
+                    if not item["skipped"] and not item["ok"] and item["error"]:
+                        err(f"{item['bundle']}: {item['error']}")
+            return 0 if result["ok"] else 1
+
+        return run_with_session(args, data_dir, body)
+
+    return run
 
 
 def run_uninstall(args: argparse.Namespace, data_dir: Path) -> int:

@@ -326,8 +326,36 @@ async def op_config_clear(ops: Operations, args: dict[str, Any]) -> Any:
     return _configure_json(ops, ws, b, result)
 
 
+def _update_json(ws: Workspace, result: Any) -> dict[str, Any]:
+    plan = result.plan
+    respawn = result.config.respawn
+    return {
+        "workspace": ws.id,
+        "bundle": plan.server_name,
+        "updated": True,
+        "kind": plan.kind,
+        "from_version": plan.old_version,
+        "to_version": plan.new_version,
+        "outcome": result.outcome,
+        "error": respawn.error if respawn is not None else None,  # redacted by the engine
+        "notes": list(result.notes),
+        "needs_setup": list(plan.diff.needs_setup),
+        "dropped": list(plan.diff.dropped),
+        "previous_version": result.previous_version,
+    }
+
+
 async def op_install(ops: Operations, args: dict[str, Any]) -> Any:
+    """An installed manifest name is updated in place unless ``copy`` asks for a second one."""
     ws = ops.workspace(args["workspace"])
+    allow = bool(args.get("allow_invalid_signature"))
+    if not args.get("copy") and not args.get("server_name"):
+        plan = await ops.host.plan_update(ws.id, args["path"], allow_invalid_signature=allow)
+        if plan is not None:
+            result = await ops.host.update_bundle(
+                ws.id, plan.server_name, args["path"], allow_invalid_signature=allow
+            )
+            return _update_json(ws, result)
     inst = await ops.host.install_bundle(
         ws.id,
         args["path"],
@@ -342,6 +370,40 @@ async def op_install(ops: Operations, args: dict[str, Any]) -> Any:
         "warnings": ops.host.install_warnings(ws.id, inst.server_name),
         "needs_setup": inst.needs_setup,
     }
+
+
+async def op_rollback(ops: Operations, args: dict[str, Any]) -> Any:
+    ws, b = ops.target(args)
+    return _update_json(ws, await ops.host.rollback_bundle(ws.id, b.server_name))
+
+
+async def op_bulk(ops: Operations, args: dict[str, Any], verb: str) -> Any:
+    ws = ops.workspace(args["workspace"])
+    run = {"start": ops.host.start_all, "stop": ops.host.stop_all, "restart": ops.host.restart_all}
+    result = await run[verb](ws.id)
+    return {
+        "workspace": ws.id,
+        "ok": result.ok,
+        "summary": result.summary(),
+        "bundles": [
+            {"bundle": i.server_name, "skipped": True}
+            if i.result is None
+            else {"bundle": i.server_name, "skipped": False, **_respawn_json(i.result)}
+            for i in result.items
+        ],
+    }
+
+
+async def op_start_all(ops: Operations, args: dict[str, Any]) -> Any:
+    return await op_bulk(ops, args, "start")
+
+
+async def op_stop_all(ops: Operations, args: dict[str, Any]) -> Any:
+    return await op_bulk(ops, args, "stop")
+
+
+async def op_restart_all(ops: Operations, args: dict[str, Any]) -> Any:
+    return await op_bulk(ops, args, "restart")
 
 
 async def op_uninstall(ops: Operations, args: dict[str, Any]) -> Any:
@@ -463,8 +525,13 @@ OPS: dict[str, Op] = {
             "path": (S, True),
             "server_name": (S, False),
             "allow_invalid_signature": ((bool,), False),
+            "copy": ((bool,), False),
         },
     ),
+    "rollback": Op(op_rollback, WSB),
+    "start_all": Op(op_start_all, WS, live=True),
+    "stop_all": Op(op_stop_all, WS),
+    "restart_all": Op(op_restart_all, WS, live=True),
     "uninstall": Op(op_uninstall, {**WSB, "force": ((bool,), False)}),
     "protect": Op(op_protect, {**WSB, "protected": ((bool,), True)}),
     "env_passthrough": Op(op_passthrough, {"workspace": (S, False), "names": ((list,), False)}),
