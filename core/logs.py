@@ -1,4 +1,9 @@
-"""Bundle stderr logs: redacted at write time, size-capped, rotated.
+"""Bundle stderr logs: redacted at write time, timestamped, size-capped, rotated.
+
+Each line on disk starts with the local date and time it was written
+(``2026-12-02 01:15:11.123``), so the Logs tab and ``bundle-console logs``
+say when something happened; the in-memory tail quoted in error messages
+keeps the bare lines.
 
 Secrets are masked *before* they reach disk, so the log file is safe to open
 in any editor and the log view never has to trust the raw file.
@@ -10,6 +15,7 @@ import collections
 import errno
 import logging
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -115,8 +121,9 @@ class BundleLog:
             return
         clean = [self.redact(line.rstrip("\r")) for line in lines]
         if tail:
-            self.tail.extend(clean)
-        data = "".join(line + "\n" for line in clean).encode("utf-8", "replace")
+            self.tail.extend(clean)  # error messages quote these: no stamps there
+        stamp = timestamp()
+        data = "".join(f"{stamp} {line}\n" for line in clean).encode("utf-8", "replace")
         try:
             if self._fd is None:
                 self._open()
@@ -124,7 +131,8 @@ class BundleLog:
                 self._rotate()
             if self.dropped:
                 lost = (
-                    f"[bundle-console] {self.dropped} line(s) lost: the log could not be written\n"
+                    f"{stamp} [bundle-console] {self.dropped} line(s) lost: "
+                    "the log could not be written\n"
                 )
                 self._write_all(lost.encode())
                 self.dropped = 0
@@ -166,6 +174,12 @@ class BundleLog:
             self._partial = ""
         self._closed = True
         self._close_fd()
+
+
+def timestamp(now: float | None = None) -> str:
+    """The local date and time each written line starts with, to the millisecond."""
+    now = time.time() if now is None else now
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
 
 
 def read_tail(

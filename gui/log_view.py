@@ -1,5 +1,8 @@
 """Logs tab: a live, searchable tail of the selected bundle's stderr.
 
+Each line starts with the time it was written (core.logs stamps it); the tab
+opens, and follows, scrolled to the left edge of the newest lines.
+
 Lines come from ``lc.read_log`` (redacted by core). A QTimer polls while the
 tab is visible, re-reading only when ``lc.log_path``'s size or mtime moved;
 only lines past what is already shown are appended, so the view keeps its
@@ -84,6 +87,7 @@ class LogView(QWidget):
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.text.setPlaceholderText("No log output yet.")
 
+        self.setFocusProxy(self.text)  # Go to → Logs lands on the lines
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(bar)
@@ -156,10 +160,19 @@ class LogView(QWidget):
             self.text.appendPlainText("\n".join(added))
         self._shown = latest
         if self.follow.isChecked() and (at_end or added is None):
-            self.text.moveCursor(QTextCursor.MoveOperation.End)
-            bar.setValue(bar.maximum())
+            self.show_newest()
         if self.search.text():
             self._highlight(self.search.text())
+
+    def show_newest(self) -> None:
+        """The newest lines, from their left edge: the end of a long last line (what
+        moving the cursor to the end showed) hid the timestamps and the start of
+        every line above it."""
+        self.text.moveCursor(QTextCursor.MoveOperation.End)
+        self.text.moveCursor(QTextCursor.MoveOperation.StartOfBlock)
+        bar = self.text.verticalScrollBar()
+        bar.setValue(bar.maximum())
+        self.text.horizontalScrollBar().setValue(0)
 
     def plain_text(self) -> str:
         return self.text.toPlainText()
