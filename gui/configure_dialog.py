@@ -203,6 +203,13 @@ class ConfigureDialog(QDialog):
         self._build_form()
         self._sync_mode(initial=True)
         self.revalidate()
+        # A restart started elsewhere (Restart, the CLI, another save) is shown, and
+        # followed until it ends: polled only while one is in progress.
+        self._restart_timer = QTimer(self)
+        self._restart_timer.setInterval(150)
+        self._restart_timer.timeout.connect(self._follow_restart)
+        self._watching_restart = False
+        self._follow_restart()
 
     # -- construction ----------------------------------------------------------
 
@@ -367,6 +374,39 @@ class ConfigureDialog(QDialog):
         if initial:
             self.start_after.setChecked(stopped and bool(inst.needs_setup))
         self._update_save_text()
+
+    def restart_in_progress(self) -> bool:
+        """A respawn of this bundle is running or queued, or its process is starting."""
+        inst = self._instance()
+        if inst is None:
+            return False
+        return bool(self.host.lifecycle.draining(inst)) or str(inst.state) == "starting"
+
+    def _follow_restart(self) -> None:
+        if self._saving:  # our own save shows its own progress
+            return
+        busy = self.restart_in_progress()
+        label = self.manifest.label
+        if busy and not self._watching_restart:
+            self._watching_restart = True
+            self.banner.show_message(
+                "busy",
+                f"{label} is restarting. A save now applies to the new process.",
+                busy=True,
+            )
+            self._restart_timer.start()
+        elif not busy and self._watching_restart:
+            self._watching_restart = False
+            self._restart_timer.stop()
+            inst = self._instance()
+            state = str(inst.state) if inst is not None else "uninstalled"
+            if state == "running":
+                self.banner.show_message("ok", f"Restart finished: {label} is running.")
+            else:
+                error = (inst.last_error or "") if inst is not None else ""
+                text = f"Restart finished: {label} is {state}" + (f": {error}" if error else ".")
+                self.banner.show_message("error" if state in ("dead", "crashed") else "info", text)
+            self._sync_mode()
 
     def _update_save_text(self, *_: Any) -> None:
         if not self._stopped:
@@ -541,6 +581,8 @@ class ConfigureDialog(QDialog):
             )
             return
         self._stop_confirmed = False
+        self._watching_restart = False
+        self._restart_timer.stop()
         self._saving = True
         self._sync_buttons()
         live = not self._stopped
