@@ -9,6 +9,8 @@ from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QToolBar
 
+from gui.pane_focus import add_go_to_menu
+
 
 class MenusMixin:
     """Part of the main window (see the module docstring)."""
@@ -60,6 +62,8 @@ class MenusMixin:
         self.activity_action.setStatusTip("AI clients connected to the gateway, and their calls")
         self.activity_action.triggered.connect(self.open_activity)
         view_menu.addAction(self.activity_action)
+        view_menu.addSeparator()
+        self.go_to_actions = add_go_to_menu(self, view_menu)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(about)
         # Uninstall's Delete shortcut is scoped to the table (not the filter box).
