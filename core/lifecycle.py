@@ -161,6 +161,11 @@ class BundleInstance:
         return (self.server_name, self.ws_id)
 
     @property
+    def notifications_dropped(self) -> int:
+        """Notifications the current process flooded past its budget (core.process)."""
+        return self._proc.notifications_dropped if self._proc is not None else 0
+
+    @property
     def isolation(self) -> Isolation | None:
         """How the current process is confined (None when none was spawned)."""
         return self._proc.isolation if self._proc is not None else None
@@ -586,7 +591,15 @@ class BundleLifecycleManager:
         if self.hooks.on_process is None:
             return
         record = None
-        if proc is not None and proc.pid is not None:
+        if proc is not None and proc.pid is None:
+            record = OrphanRecord.before_spawn(
+                inst.server_name,
+                inst.ws_id,
+                proc.spec.env.get(MARKER_ENV, ""),
+                proc.spawn_token,
+                BOOT_ID,
+            )
+        elif proc is not None:
             record = OrphanRecord(
                 inst.server_name,
                 inst.ws_id,
@@ -760,6 +773,9 @@ class BundleLifecycleManager:
         self._transition(inst, S.STARTING)
         self.spawn_count += 1
         proc.on_spawned = lambda p: self._record_process(inst, p)  # before the handshake
+        # ...and before Popen, with the spawn token and no pid: a console killed
+        # between Popen and the loop resuming still leaves a record that finds it.
+        self._record_process(inst, proc)
         try:
             await proc.start()
         except SpawnError as exc:

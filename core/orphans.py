@@ -5,6 +5,12 @@ Each live bundle process has a small record under ``<data>/run/<ws>/<server>.jso
 removes them; after a SIGKILL they remain, and the next :func:`reap_orphans`
 stops what they describe before any bundle starts again.
 
+The record is written twice per spawn: just before ``Popen`` with the spawn's
+random token and no pid (:meth:`OrphanRecord.before_spawn`), and again with the
+pid once the loop has it. A console killed in between (``Popen`` runs in a
+worker thread; the loop may be busy when it returns) leaves the first, and the
+process is found by the token in its environment.
+
 A pid can be reused by an unrelated process, so a record only matches a live
 process whose OS start time equals the recorded one and whose environment
 carries the bundle marker. The start time is the kernel's, counted in clock
@@ -26,6 +32,7 @@ import json
 import os
 import signal
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,10 +42,13 @@ from core.atomic import ensure_private_dir, refuse_links
 from core.errors import DataError
 from core.escapees import Spawn, find_escapees
 from core.models import MARKER_ENV
-from core.proctable import TICK_TOLERANCE, boot_id, start_since_boot
+from core.proctable import TICK_TOLERANCE, boot_id, now_since_boot, start_since_boot
 
 #: Where only wall-clock start times exist, they may be off by the btime jitter.
 WALL_CLOCK_TOLERANCE = 1.5
+#: A record written before ``Popen`` dates the spawn this much early (clock ticks,
+#: rounding): the random spawn token, not the time, is what tells the process apart.
+PENDING_SLACK = 1.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,33 @@ class OrphanRecord:
     boot_id: str = ""
     since_boot: float | None = None  # what matching uses, see the module doc
     spawn_token: str = ""  # finds what it left outside its group (core.escapees)
+
+    @classmethod
+    def before_spawn(
+        cls, server_name: str, ws_id: str, marker: str, spawn_token: str, boot: str
+    ) -> OrphanRecord:
+        """The record written just before ``Popen``: no pid yet (0), only the token.
+
+        Whatever carries the token and started after ``since_boot`` is this spawn
+        (the token is random per spawn); the pid is written once the loop has it.
+        """
+        now = now_since_boot()
+        return cls(
+            server_name,
+            ws_id,
+            0,
+            0,
+            time.time(),
+            marker,
+            boot_id=boot,
+            since_boot=None if now is None else now - PENDING_SLACK,
+            spawn_token=spawn_token,
+        )
+
+    @property
+    def pending(self) -> bool:
+        """Written before the process existed: matched by its spawn token alone."""
+        return self.pid <= 0
 
 
 class ProcessRecords:
@@ -142,6 +179,13 @@ def _matches(proc: psutil.Process, rec: OrphanRecord, *, exact_start: bool) -> b
 def find_orphans(rec: OrphanRecord) -> list[psutil.Process]:
     """Live processes described by ``rec``: the leader, and what it left in its group."""
     found: list[psutil.Process] = []
+    if rec.pending:  # killed before it learnt the pid: every carrier of the token
+        if rec.spawn_token and rec.since_boot is not None and rec.boot_id == boot_id():
+            spawn = Spawn(rec.spawn_token, rec.since_boot, pgid=-1)  # no group is -1
+            for pid in find_escapees([spawn])[rec.spawn_token]:
+                with contextlib.suppress(psutil.Error):
+                    found.append(psutil.Process(pid))
+        return found
     with contextlib.suppress(psutil.Error):
         leader = psutil.Process(rec.pid)
         if leader.status() != psutil.STATUS_ZOMBIE and _matches(leader, rec, exact_start=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 #: Start times since boot come in clock ticks: equal ones are equal to the tick.
@@ -52,3 +53,18 @@ def start_since_boot(pid: int) -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     return ticks / CLOCK_TICKS
+
+
+def now_since_boot() -> float | None:
+    """Seconds since boot now, on the clock /proc start times count on (Linux), or None.
+
+    ``CLOCK_BOOTTIME`` is what the kernel stamps a new process's start with (and
+    both shift alike inside a time namespace).
+    """
+    clock = getattr(time, "CLOCK_BOOTTIME", None)
+    if clock is None:
+        return None
+    try:
+        return time.clock_gettime(clock)
+    except OSError:
+        return None

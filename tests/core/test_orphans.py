@@ -126,3 +126,67 @@ async def test_unreadable_record_is_reported_and_dropped(tmp_path: Path):
     bad.write_text("{not json")
     messages = await reap_orphans(ProcessRecords(tmp_path / "run"))
     assert len(messages) == 1 and str(bad) in messages[0] and "unreadable" in messages[0]
+
+
+STALLED_CONSOLE = textwrap.dedent(
+    """
+    import asyncio, sys, threading, time
+    from pathlib import Path
+    sys.path.insert(0, {root!r})
+    from core.lifecycle import LifecycleHooks
+    from core.orphans import ProcessRecords
+    from tests.core.engine_support import SpecTable, make_manager
+
+    async def main():
+        records = ProcessRecords(Path({run!r}))
+        def on_process(server, ws, rec):
+            records.record(rec) if rec else records.forget(ws, server)
+        table = SpecTable({tag!r})
+        lc = make_manager(table, Path({tmp!r}), hooks=LifecycleHooks(on_process=on_process))
+        table.add("svc", "ws_a", "--ignore-eof")
+        lc.register("svc", "ws_a")
+        loop = asyncio.get_running_loop()
+
+        def stall():
+            print("stalled", flush=True)
+            time.sleep(3600)
+
+        def audit(event, args):
+            # In the spawning thread, just before the fork: the loop stalls before it
+            # learns the pid (a GC pause, a busy moment), the process is started anyway.
+            env = args[-1] if event == "subprocess.Popen" else None
+            if env and {tag!r} in str(env.get("BUNDLE_CONSOLE_MARKER", "")):
+                if threading.current_thread() is not threading.main_thread():
+                    loop.call_soon_threadsafe(stall)
+        sys.addaudithook(audit)
+        await lc.start_bundle("svc", "ws_a")
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_a_process_spawned_while_the_loop_stalls_is_recorded_and_reaped(tmp_path: Path):
+    """Killed between Popen and the loop resuming, the console has written no pid:
+    the record written before Popen (spawn token, no pid yet) finds the process."""
+    tag = f"orph{uuid.uuid4().hex[:8]}"
+    run_dir = tmp_path / "run"
+    script = STALLED_CONSOLE.format(root=str(ROOT), run=str(run_dir), tag=tag, tmp=str(tmp_path))
+    console = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert console.stdout.readline().strip() == "stalled"
+        assert await wait_for(lambda: marked_processes(tag) != {}, 10)
+        console.send_signal(signal.SIGKILL)
+        console.wait()
+        [[pid]] = marked_processes(tag).values()  # it ignores EOF: it outlived the console
+        [record] = ProcessRecords(run_dir).load()[0]
+        assert record.pid == 0 and record.spawn_token  # the loop never got to write the pid
+        messages = await reap_orphans(ProcessRecords(run_dir), grace=0.5)
+        assert await wait_for(lambda: not pid_alive(pid), 5)
+        assert len(messages) == 1 and f"(pid {pid})" in messages[0]
+        assert list(run_dir.glob("*/*.json")) == []
+    finally:
+        console.kill()
+        for pids in marked_processes(tag).values():
+            for p in pids:
+                os.kill(p, signal.SIGKILL)
