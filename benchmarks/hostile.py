@@ -6,6 +6,13 @@
   Stop). Each round runs it until the console flags it (running -> crashed),
   restarting it with backoff until the retry budget is spent (dead).
 * tools: a server paging ``tools/list`` out to 100,000 tools (was 666 MB).
+* flood: ``hostile_server.py --flood-notifications`` sends 200,000 notifications
+  as fast as its pipe takes them while another bundle is called in a loop
+  (the console drops past 500 + 200/s and counts them).
+
+After each storm, RSS is shown three ways: right after Stop, once the
+console's own debounced ``malloc_trim`` (core.memory, ``QUIET`` s after the
+last storm event) has run, and after an explicit trim (what is still in use).
 
 Baseline: the console's RSS after one healthy bundle started and stopped in
 the same process (SDK imported, loop warm). Peak is sampled every 10 ms; loop
@@ -22,11 +29,13 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psutil
 
 from benchmarks.harness import Figure
 from benchmarks.support import ROOT, Server, SpecTable, make_lifecycle, now
+from core import memory
 from core.states import BundleState
 
 WS = "ws_bench"
@@ -79,6 +88,16 @@ def trimmed() -> float:
     return rss()
 
 
+async def self_trimmed() -> float:
+    """RSS once the console's own trim (core.memory) has run, without trimming here."""
+    runs = memory.trimmer().runs
+    deadline = now() + memory.QUIET + 5
+    while memory.trimmer().runs == runs and now() < deadline:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)  # the trim thread
+    return rss()
+
+
 async def run(quick: bool) -> list[Figure]:
     fig = Figure("hostile", "hostile servers: console memory and loop gaps (MB above baseline)")
     rounds = 2 if quick else 5
@@ -88,6 +107,8 @@ async def run(quick: bool) -> list[Figure]:
         hostile = Server("hostile", sys.executable, (str(HOSTILE),))
         table.add("healthy", WS, hostile)
         table.add("storm", WS, Server("storm", sys.executable, (str(HOSTILE), "--storm")))
+        flood = (str(HOSTILE), "--flood-notifications", str(FLOOD))
+        table.add("flood", WS, Server("flood", sys.executable, flood))
         table.add(
             "tools",
             WS,
@@ -98,14 +119,14 @@ async def run(quick: bool) -> list[Figure]:
         lc = make_lifecycle(
             table, Path(tmp) / "logs", backoff=(0.2, 0.2, 0.2, 0.2, 0.2), max_restarts=5
         )
-        for name in ("healthy", "storm", "tools"):
+        for name in ("healthy", "storm", "tools", "flood"):
             lc.register(name, WS)
         try:
             await lc.start_bundle("healthy", WS)
             await lc.stop_bundle("healthy", WS)
             base = await _settle()
             base_trimmed = trimmed()
-            peaks, afters, gaps, spans, used = [], [], [], [], []
+            peaks, afters, gaps, spans, used, selfs = [], [], [], [], [], []
             for _ in range(rounds):
                 t0 = now()
                 with Sampler() as sampler:
@@ -118,6 +139,7 @@ async def run(quick: bool) -> list[Figure]:
                 peaks.append(sampler.peak - base)
                 gaps.append(sampler.gap)
                 afters.append(await _settle() - base)
+                selfs.append(await self_trimmed() - base)
                 used.append(trimmed() - base_trimmed)
             fig.series(
                 "storm: peak RSS above baseline (6 runs until dead)",
@@ -126,6 +148,7 @@ async def run(quick: bool) -> list[Figure]:
                 goal=("<", 100.0),
             )
             fig.series("storm: RSS above baseline after Stop", afters, unit="MB")
+            fig.series("storm: same, after the console's own trim", selfs, unit="MB")
             fig.series("storm: same, after malloc_trim (memory still in use)", used, unit="MB")
             fig.series("storm: longest loop gap", gaps)
             fig.series("storm: start until dead (5 restarts, 0.2 s backoff)", spans)
@@ -139,7 +162,51 @@ async def run(quick: bool) -> list[Figure]:
             fig.series("100,000 tools: peak RSS above baseline", peaks, unit="MB")
             fig.series("100,000 tools: RSS above baseline after refusal", afters, unit="MB")
             fig.fact("100,000 tools: error", str(result.error)[:90])
+            await _flood(fig, lc, base, rounds)
             fig.notes.append(f"baseline RSS {base:.0f} MB (one healthy bundle started and stopped)")
         finally:
             await lc.shutdown()
     return [fig]
+
+
+FLOOD = 200_000
+
+
+async def _flood(fig: Figure, lc: Any, base: float, rounds: int) -> None:
+    """A notification flood while another bundle is called: memory, loop, calls."""
+    await lc.start_bundle("healthy", WS)
+    peaks, gaps, calls, dropped, afters, selfs, spans = [], [], [], [], [], [], []
+    for _ in range(rounds):
+        done = asyncio.Event()
+
+        def seen(
+            server: str, ws: str, method: str, params: Any, done: asyncio.Event = done
+        ) -> None:
+            if server == "flood" and method.endswith("list_changed"):
+                done.set()
+
+        lc.on_server_notification = seen
+        with Sampler() as sampler:
+            t0 = now()
+            await lc.start_bundle("flood", WS)
+            inst = lc.get_instance("flood", WS)
+            while not done.is_set():
+                t = now()
+                await lc.call_tool("healthy", WS, "noop")
+                calls.append(now() - t)
+            spans.append(now() - t0)
+        dropped.append(inst.notifications_dropped)
+        await lc.stop_bundle("flood", WS)
+        peaks.append(sampler.peak - base)
+        gaps.append(sampler.gap)
+        afters.append(await _settle() - base)
+        selfs.append(await self_trimmed() - base)
+    lc.on_server_notification = None
+    await lc.stop_bundle("healthy", WS)
+    fig.series(f"flood of {FLOOD:,} notifications: peak RSS above baseline", peaks, unit="MB")
+    fig.series("flood: RSS above baseline after Stop", afters, unit="MB")
+    fig.series("flood: same, after the console's own trim", selfs, unit="MB")
+    fig.series("flood: longest loop gap", gaps)
+    fig.series("flood: another bundle's call during it (each call)", calls)
+    fig.series("flood: until its last notification was handled", spans)
+    fig.series("flood: notifications dropped (of 200,001)", dropped, unit="count")

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.escapees import SPAWN_ENV, EscapeeSweeper, Spawn, new_token
 from core.logs import BundleLog
+from core.memory import trim_soon
 from core.models import LaunchSpec, ToolInfo
 from core.proctable import start_since_boot
 from core.redact import Redactor
@@ -64,6 +65,19 @@ REQUEST_BURST = 200
 REQUEST_RATE = 50.0
 #: Server->client requests handed to the hook (a gateway) at once; more get an error.
 MAX_FORWARDED = 16
+# Notifications (log messages, progress, list_changed) need no answer, so a flood
+# of them never backs up stdin; it costs the loop a parse each, and each one the
+# gateway acts on (a list_changed makes it list again). Past a burst they are
+# dropped and counted, and the bundle's log says so once.
+#: Token bucket for server->client notifications: a burst of this many...
+NOTIFICATION_BURST = 500
+#: ...refilled at this rate per second; the excess is dropped.
+NOTIFICATION_RATE = 200.0
+#: A ``*/list_changed`` dropped in a flood is not lost: the kind is delivered once,
+#: this many seconds later (more of the same kind meanwhile coalesce into it).
+LIST_CHANGED_DELAY = 0.5
+#: A stdout line this long (a huge tool result) asks for a heap trim once it is freed.
+BIG_LINE = 1024 * 1024
 #: JSON-RPC "method not found", and a generic server error code for refusals.
 METHOD_NOT_FOUND = -32601
 SERVER_BUSY = -32000
@@ -181,6 +195,12 @@ class BundleProcess:
         self.lost_reason: str | None = None
         self._bucket = float(REQUEST_BURST)
         self._bucket_at = time.monotonic()
+        #: Notifications dropped in floods (see NOTIFICATION_BURST); the log says so once.
+        self.notifications_dropped = 0
+        self._notify_bucket = float(NOTIFICATION_BURST)
+        self._notify_at = self._bucket_at
+        self._deferred: set[str] = set()
+        self._deferred_timer: asyncio.TimerHandle | None = None
         self._forwarded = 0
         #: tools/call requests awaiting an answer (a busy single-threaded server
         #: may not answer ping meanwhile: that is not a hang, the call timeout bounds it)
@@ -371,6 +391,7 @@ class BundleProcess:
             return
         self.lost_reason = reason
         self.log.note(reason)
+        trim_soon()  # a request storm: its buffers go with the session
         if self._ready is not None and not self._ready.done():  # fail a handshake at once
             self._ready.set_exception(SpawnError(reason))
         if self._close_session is not None:
@@ -430,6 +451,7 @@ class BundleProcess:
         """Parse stdout lines into JSON-RPC messages for the session."""
         assert self._stdout is not None
         stdout = self._stdout
+        dropped = 0  # since the last turn given to the loop
         async with send:
             while True:
                 try:
@@ -440,6 +462,19 @@ class BundleProcess:
                 if not raw:
                     self._stdout_closed()
                     return
+                if len(raw) > BIG_LINE:
+                    trim_soon()  # a huge result: its copies are freed soon, give them back
+                admitted = False
+                if b'"id"' not in raw and b"list_changed" not in raw:
+                    # No id: not a request or response. In a flood it is dropped before
+                    # the parse (a notification's whole cost), and readline() does not
+                    # yield while lines are buffered: give the loop a turn now and then.
+                    if not self._admit_notification(""):
+                        dropped += 1
+                        if dropped % 64 == 0:
+                            await asyncio.sleep(0)
+                        continue
+                    admitted = True
                 line = raw.decode("utf-8", "replace").strip()
                 if not line:
                     continue
@@ -454,6 +489,9 @@ class BundleProcess:
                     await asyncio.sleep(0)  # a flood must not hold the loop
                     continue
                 if isinstance(message, types.JSONRPCNotification):
+                    if not admitted and not self._admit_notification(message.method):
+                        await asyncio.sleep(0)  # a flood must not hold the loop
+                        continue
                     self._server_notification(message)
                 await send.send(session_message(message))
 
@@ -531,11 +569,51 @@ class BundleProcess:
         with contextlib.suppress(ConnectionError, OSError, RuntimeError):
             self._stdin.write(json.dumps(body).encode() + b"\n")
 
+    def _admit_notification(self, method: str) -> bool:
+        """Whether a notification goes on (token bucket); the excess is dropped, counted.
+
+        A dropped ``*/list_changed`` is kept (one per kind) and delivered after
+        :data:`LIST_CHANGED_DELAY`: what changed must still be listed again.
+        """
+        now = time.monotonic()
+        self._notify_bucket = min(
+            NOTIFICATION_BURST, self._notify_bucket + (now - self._notify_at) * NOTIFICATION_RATE
+        )
+        self._notify_at = now
+        if self._notify_bucket >= 1:
+            self._notify_bucket -= 1
+            return True
+        if method.endswith("/list_changed") and method not in self._deferred:
+            self._deferred.add(method)
+            if self._deferred_timer is None:
+                loop = asyncio.get_running_loop()
+                self._deferred_timer = loop.call_later(LIST_CHANGED_DELAY, self._flush_deferred)
+            return False
+        trim_soon()  # once the flood is over, hand its memory back (core.memory)
+        if not self.notifications_dropped:
+            self.log.note(
+                f"notification flood: more than {NOTIFICATION_RATE:g}/s after a burst of "
+                f"{NOTIFICATION_BURST}; the excess is dropped (and counted) while it lasts"
+            )
+        self.notifications_dropped += 1
+        return False
+
+    def _flush_deferred(self) -> None:
+        self._deferred_timer = None
+        methods, self._deferred = sorted(self._deferred), set()
+        if self.session is None or self.stopping:
+            return
+        for method in methods:
+            self._notify_hook(method, None)
+
     def _server_notification(self, message: Any) -> None:
+        self._notify_hook(message.method, message.params)
+
+    def _notify_hook(self, method: str, params: dict[str, Any] | None) -> None:
         if self.on_notification is None:
             return
         try:
-            self.on_notification(message.method, message.params)
+            self.on_notification(method, params)
         except Exception as exc:
             self.log.note(f"notification hook failed: {type(exc).__name__}")
 
@@ -611,6 +689,9 @@ class BundleProcess:
         pending handshake fail at once).
         """
         self.stopping = True
+        if self._deferred_timer is not None:
+            self._deferred_timer.cancel()
+            self._deferred_timer = None
         if self._close_session is not None:
             self._close_session.set()
         for task in list(self._forwards):
@@ -636,6 +717,7 @@ class BundleProcess:
         await self._sweep_escapees()
         for pipe in self._pipes:  # a kill survivor may still hold the other ends
             pipe.close()
+        trim_soon()  # its buffers are free now (core.memory: once, when things are quiet)
         return self.returncode
 
     async def _wait_exit(self, timeout: float) -> bool:

@@ -85,6 +85,40 @@ async def test_server_requests_are_answered_without_a_hook_and_forwarded_with_on
     assert seen == [("asker", WS, "sampling/createMessage")]
 
 
+# -- notification floods ------------------------------------------------------------
+
+FLOOD = 10_000
+
+
+async def test_a_notification_flood_is_dropped_and_counted_while_others_are_served(lc, table):
+    """A bundle sending 10,000 notifications as fast as its pipe takes them: the console
+    keeps serving another bundle during the flood, passes on a bounded share, counts
+    every dropped one, says so once in the bundle's log, and still delivers the
+    ``tools/list_changed`` the flood ends with (the gateway must list it again)."""
+    add(table, "calm", "--tools", "3")
+    add(table, "flood", "--flood-notifications", str(FLOOD))
+    seen: list[tuple[str, str]] = []
+    lc.on_server_notification = lambda server, ws, method, params: seen.append((server, method))
+    for name in ("calm", "flood"):
+        lc.register(name, WS)
+        assert (await lc.start_bundle(name, WS)).ok
+    flooder = lc.get_instance("flood", WS)
+    assert await wait_for(lambda: flooder.notifications_dropped > 0, 20)
+    for _ in range(3):  # answered while the flood is on
+        assert (await lc.call_tool("calm", WS, "noop")).content[0].text == "ok"
+    seen.append(("calm", "<calls answered>"))
+    final = ("flood", "notifications/tools/list_changed")
+    assert await wait_for(lambda: final in seen, 30)
+    assert seen.index(("calm", "<calls answered>")) < seen.index(final)
+    passed = [method for server, method in seen if server == "flood"]
+    assert passed.count(final[1]) == 1
+    assert len(passed) + flooder.notifications_dropped == FLOOD + 1  # none lost uncounted
+    assert flooder.notifications_dropped > FLOOD // 2
+    log = lc.read_log("flood", WS, max_lines=100)
+    assert sum("notification flood" in line for line in log) == 1
+    assert flooder.state is S.RUNNING  # dropped, not killed: notifications cost no memory
+
+
 # -- huge tool lists ---------------------------------------------------------------
 
 
