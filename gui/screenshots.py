@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -167,6 +168,8 @@ async def render(out_dir: Path, data_dir: Path) -> list[Path]:
         await settle(0.2)
         written.append(grab(window, out_dir / "main-window-crashed.png"))
 
+        written += await render_errors_and_lists(window, host, staging.id, out_dir)
+
         # The same demo on a dark palette: badges must stay readable.
         from gui.style import dark_palette
 
@@ -186,6 +189,86 @@ async def render(out_dir: Path, data_dir: Path) -> list[Path]:
         if gateway is not None:
             await gateway.close()
         await host.shutdown()
+    return written
+
+
+#: A bundle written for the screenshots: a sensitive list, and a server that refuses to start.
+FEED_MANIFEST = {
+    "manifest_version": "0.3",
+    "name": "feed-reader",
+    "display_name": "Feed Reader",
+    "version": "0.4.1",
+    "description": "Reads the team's news feeds (refuses to start without a valid key).",
+    "author": {"name": "Bundle Console screenshots"},
+    "server": {
+        "type": "python",
+        "entry_point": "server/main.py",
+        "mcp_config": {
+            "command": "python",
+            "args": ["${__dirname}/server/main.py"],
+            "env": {"FEED_KEYS": "${user_config.api_keys}"},
+        },
+    },
+    "user_config": {
+        "api_keys": {
+            "type": "string",
+            "title": "API keys",
+            "description": "Keys tried in order; add or remove one without seeing the others.",
+            "sensitive": True,
+            "multiple": True,
+        }
+    },
+}
+FEED_SERVER = (
+    "import sys\n"
+    "print('feed-reader: no API key was accepted by feeds.example.com (401)', file=sys.stderr)\n"
+    "sys.exit(3)\n"
+)
+
+
+async def render_errors_and_lists(window: Any, host: Any, ws_id: str, out_dir: Path) -> list[Path]:
+    """Install error dialog, start-failure banner, a sensitive list, the name editor."""
+    import json
+
+    written: list[Path] = []
+    src = Path(tempfile.mkdtemp(prefix="bundle-console-shots-src-"))
+    broken = src / "weather-tools"
+    broken.mkdir()
+    (broken / "manifest.json").write_text('{"name": "weather", "version": 2,}')
+    feed = src / "feed-reader"
+    (feed / "server").mkdir(parents=True)
+    (feed / "manifest.json").write_text(json.dumps(FEED_MANIFEST))
+    (feed / "server" / "main.py").write_text(FEED_SERVER)
+
+    window.select_workspace(ws_id)
+    await window.install(ws_id, str(broken))
+    await settle(0.3)
+    written.append(grab(window._dialog, out_dir / "install-error.png"))
+    window._dialog.close()
+
+    inst = await host.install_bundle(ws_id, feed)
+    await host.set_user_config(ws_id, inst.server_name, {"api_keys": ["k-1", "k-2", "k-3"]})
+    window.select_bundle(inst.server_name)
+    window.open_configure()
+    dialog = window.configure_dialog
+    keys = dialog.editors["api_keys"]
+    keys.add_value("k-4")
+    keys.remove_row(1)
+    await settle(0.3)
+    written.append(grab(dialog, out_dir / "configure-secret-list.png"))
+    dialog.close()
+
+    await host.lifecycle.start_bundle(inst.server_name, ws_id)
+    window.detail.tabs.setCurrentWidget(window.detail.logs)
+    await wait_for(lambda: window.detail.start_failure.isVisible())
+    await settle(1.0)
+    written.append(grab(window, out_dir / "main-window-start-failed.png"))
+
+    editor = window.workspace_panel.ask_create()
+    editor.edit.setText("  demo ")
+    await settle(0.2)
+    written.append(grab(editor, out_dir / "workspace-name.png"))
+    editor.reject()
     return written
 
 
