@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core.models import (
-    ConfigureResult,
-    LaunchError,
-    LaunchSpec,
-    LifecycleEvent,
-    NeedsSetup,
-    RespawnResult,
-    ToolInfo,
-)
-from core.states import BundleState
-
 if TYPE_CHECKING:
     from core.host import Host
     from core.lifecycle import BundleInstance, BundleLifecycleManager, LifecycleHooks
+    from core.models import (
+        ConfigureResult,
+        LaunchError,
+        LaunchSpec,
+        LifecycleEvent,
+        NeedsSetup,
+        RespawnResult,
+        ToolInfo,
+    )
+    from core.states import BundleState
 
 __all__ = [
     "BundleInstance",
@@ -38,7 +37,17 @@ __all__ = [
     "ToolInfo",
 ]
 
+#: every public name, imported on first use: `import core.gateway.relay` (the
+#: `connect` a client starts) must not pay for dataclasses or the engine
 _LAZY = {
+    "BundleState": "core.states",
+    "ConfigureResult": "core.models",
+    "LaunchError": "core.models",
+    "LaunchSpec": "core.models",
+    "LifecycleEvent": "core.models",
+    "NeedsSetup": "core.models",
+    "RespawnResult": "core.models",
+    "ToolInfo": "core.models",
     "Host": "core.host",
     "BundleInstance": "core.lifecycle",
     "BundleLifecycleManager": "core.lifecycle",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from core.sandbox.policy import SandboxPolicy
 from core.states import BundleState
+
+if TYPE_CHECKING:  # at run time it would import all of core.sandbox (and asyncio) on `import core`
+    from core.sandbox.policy import SandboxPolicy
 
 #: Every bundle child carries ``BUNDLE_CONSOLE_MARKER=<ws_id>/<server>`` so its
 #: processes can be told apart in the OS process table (orphan reaping, tests).

@@ -13,8 +13,6 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 from core.errors import WorkspaceError
 
 APP_NAME = "bundle-console"
@@ -32,6 +30,8 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get(HOME_ENV, "")
     if env:
         return Path(env).expanduser().absolute()
+    import platformdirs  # here: it imports tempfile, shutil and more, and `connect` starts fast
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 

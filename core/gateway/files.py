@@ -2,16 +2,14 @@
 
 The token keeps bundle processes out: they run as the same user, so the
 socket's uid check alone would let them in; the sandbox hides the data dir
-(and so this file) from them. Standard library only: the relay imports it.
+(and so this file) from them. Standard library only, and imports kept inside
+the functions the console alone calls: the relay imports it.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
-
-from core.atomic import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, atomic_write_bytes, ensure_dir
 
 #: Version of the hello line a relay sends before the MCP stream starts.
 PROTOCOL = 1
@@ -35,6 +33,10 @@ def calls_path(data_dir: Path) -> Path:
 
 def write_token(data_dir: Path) -> str:
     """A fresh token for this console's lifetime (0600, atomic, in the 0700 folder)."""
+    import secrets
+
+    from core.atomic import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, atomic_write_bytes, ensure_dir
+
     ensure_dir(service_dir(data_dir), PRIVATE_DIR_MODE)
     token = secrets.token_urlsafe(32)
     atomic_write_bytes(token_path(data_dir), token.encode(), mode=PRIVATE_FILE_MODE)
@@ -49,6 +51,8 @@ def read_token(data_dir: Path) -> str | None:
 
 
 def same_token(given: object, expected: str) -> bool:
+    import secrets
+
     return isinstance(given, str) and secrets.compare_digest(given.encode(), expected.encode())
 
 

@@ -7,21 +7,23 @@ starts a headless console when none runs, and when the console is replaced
 ``initialize``, resends the requests that had no answer yet and tells the
 client ``tools/list_changed``: calls made meanwhile wait and then succeed.
 
-Standard library only (no Qt, no MCP SDK), so a client's start-up stays fast.
+Standard library only, and no asyncio (its import alone, with ``ssl``, costs
+more than the rest of the start-up): the main thread copies stdin to the
+socket, one thread copies the socket to stdout and reconnects when it ends.
+No Qt, no MCP SDK, so a client's start-up stays fast.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
-import subprocess
+import socket
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from core.gateway import files, unixsock
 
@@ -42,81 +44,109 @@ class RelayError(Exception):
 
 
 class Relay:
-    def __init__(self, workspace: str, data_dir: Path, *, autostart: bool = True) -> None:
+    """State shared by the two copying threads; see the module doc.
+
+    ``_state`` guards the fields below; ``_send_lock`` orders writes to the
+    socket (taken first, and never by the socket reader while it relays, so a
+    blocked send cannot stop answers from flowing back).
+    """
+
+    def __init__(
+        self,
+        workspace: str,
+        data_dir: Path,
+        *,
+        autostart: bool = True,
+        stdout: BinaryIO | None = None,
+    ) -> None:
         self.workspace = workspace
         self.data_dir = data_dir
         self.autostart = autostart
-        self.pending: dict[Any, bytes] = {}  # client requests without an answer yet, in order
+        self.stdout = stdout if stdout is not None else sys.stdout.buffer
+        self.pending: dict[str, bytes] = {}  # client requests without an answer yet, in order
         self.outbox: list[bytes] = []  # client lines that arrived while disconnected
         self.init_line: bytes | None = None
         self.initialized = False  # a console has seen this client's initialize
         #: the relay itself sent ``notifications/initialized`` on this connection (a
         #: replayed handshake): the client's own, if it follows, is not sent twice
         self._said_initialized = False
-        self.writer: asyncio.StreamWriter | None = None
-        self._reinit: dict[str, asyncio.Future[None]] = {}
+        self.sock: socket.socket | None = None
+        self._state = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._out_lock = threading.Lock()
         self._started_console = 0.0
         self._counter = 0
 
     # -- client side ---------------------------------------------------------------
 
     def to_client(self, line: bytes) -> None:
-        out = sys.stdout.buffer
-        out.write(line if line.endswith(b"\n") else line + b"\n")
-        out.flush()
+        with self._out_lock:
+            self.stdout.write(line if line.endswith(b"\n") else line + b"\n")
+            self.stdout.flush()
 
     def from_client(self, line: bytes) -> None:
+        if not line.endswith(b"\n"):
+            line += b"\n"
         message = _parse(line)
-        if isinstance(message, dict):
-            method, ident = message.get("method"), message.get("id")
-            if method is not None and ident is not None:
-                self.pending[_key(ident)] = line
-                if method == "initialize":
-                    self.init_line = line
-                    self._said_initialized = False
-            elif method == "notifications/cancelled":
-                params = message.get("params") or {}
-                self.pending.pop(_key(params.get("requestId")), None)
-            elif method == "notifications/initialized" and self._said_initialized:
-                return
-        if self.writer is None:
-            self.outbox.append(line)
-        else:
-            self._send(line)
-            if line is self.init_line:
-                self.initialized = True
-
-    def _send(self, line: bytes) -> None:
-        assert self.writer is not None
-        self.writer.write(line if line.endswith(b"\n") else line + b"\n")
+        with self._send_lock:
+            with self._state:
+                if isinstance(message, dict):
+                    method, ident = message.get("method"), message.get("id")
+                    if method is not None and ident is not None:
+                        self.pending[_key(ident)] = line
+                        if method == "initialize":
+                            self.init_line = line
+                            self._said_initialized = False
+                    elif method == "notifications/cancelled":
+                        params = message.get("params") or {}
+                        self.pending.pop(_key(params.get("requestId")), None)
+                    elif method == "notifications/initialized" and self._said_initialized:
+                        return
+                sock = self.sock
+                if sock is None:
+                    self.outbox.append(line)
+                    return
+                if line is self.init_line:
+                    self.initialized = True
+            try:
+                sock.sendall(line)
+            except OSError:  # the console went: the reconnect sends it
+                with self._state:
+                    self.outbox.append(line)
 
     # -- gateway side ----------------------------------------------------------------
 
-    async def open_connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    def open_connection(self) -> tuple[socket.socket, BinaryIO]:
         """Connect and pass the hello; RelayError if the gateway refuses us."""
         token = files.read_token(self.data_dir)
         if token is None:
             raise ConnectionRefusedError("no gateway token")
         sock = unixsock.connect(files.socket_path(self.data_dir), timeout=5.0)
-        reader, writer = await asyncio.open_unix_connection(sock=sock, limit=64 * 1024 * 1024)
-        hello = {"gateway": files.PROTOCOL, "token": token, "workspace": self.workspace}
-        writer.write(json.dumps(hello).encode() + b"\n")
-        answer = _parse(await reader.readline())
+        try:
+            sock.settimeout(30.0)  # the hello only; a console just starting may be slow
+            hello = {"gateway": files.PROTOCOL, "token": token, "workspace": self.workspace}
+            sock.sendall(json.dumps(hello).encode() + b"\n")
+            reader = sock.makefile("rb")
+            answer = _parse(reader.readline())
+            sock.settimeout(None)
+        except (OSError, ValueError):
+            sock.close()
+            raise ConnectionResetError("the gateway closed the connection") from None
         if not isinstance(answer, dict):
-            writer.close()
+            sock.close()
             raise ConnectionResetError("the gateway closed the connection")
         if not answer.get("ok"):
-            writer.close()
+            sock.close()
             raise RelayError(str(answer.get("error") or "the gateway refused the connection"))
-        return reader, writer
+        return sock, reader
 
-    async def connect(self, *, first: bool) -> asyncio.StreamReader:
+    def connect(self, *, first: bool) -> BinaryIO:
         """Reach a gateway, starting a console when none answers; bounded by CONNECT_TIMEOUT."""
         started = time.monotonic()
         delay = 0.02
         while True:
             try:
-                reader, writer = await self.open_connection()
+                sock, reader = self.open_connection()
                 break
             except (OSError, ConnectionError) as exc:
                 waited = time.monotonic() - started
@@ -129,55 +159,65 @@ class Relay:
                 # a console (a GUI taking over needs that long at most).
                 if self.autostart and (first or waited > RESTART_AFTER):
                     self.start_console(again=not first)
-                await asyncio.sleep(delay)
+                time.sleep(delay)
                 delay = min(delay * 1.5, 0.25)
-        self.writer = writer
-        self._said_initialized = False
-        if self.initialized and self.init_line is not None:
-            # The console had this client's session: give the new one the same
-            # handshake. An initialize the client sent meanwhile (or that the old
-            # console never answered) gets the new console's answer.
-            answer = await self._replay_initialize(reader)
-            client_id = _parse(self.init_line)["id"]
-            if self.pending.pop(_key(client_id), None) is not None:
-                answer["id"] = client_id
-                self.to_client(json.dumps(answer).encode())
-            outbox = [line for line in self.outbox if not _is_handshake(line)]
-            in_flight = [line for line in self.pending.values() if line not in outbox]
-            for line in in_flight:
-                self._send(line)
-        else:
-            outbox = self.outbox
-        self.outbox = []
-        for line in outbox:
-            self._send(line)
-        if self.init_line is not None:
-            self.initialized = True
+        with self._state:
+            replay = self.initialized and self.init_line is not None
+        try:
+            if replay:
+                # The console had this client's session: give the new one the same
+                # handshake. An initialize the client sent meanwhile (or that the old
+                # console never answered) gets the new console's answer.
+                answer = self._replay_initialize(sock, reader)
+            self._publish(sock, answer if replay else None)
+        except OSError:
+            sock.close()
+            raise
         if not first:
             for method in LIST_CHANGED:
                 self.to_client(json.dumps({"jsonrpc": "2.0", "method": method}).encode())
         return reader
 
-    async def _replay_initialize(self, reader: asyncio.StreamReader) -> dict[str, Any]:
+    def _publish(self, sock: socket.socket, answer: dict[str, Any] | None) -> None:
+        """Send what waited for a console, then let the client's lines go straight to it."""
+        with self._send_lock, self._state:
+            if answer is not None:
+                assert self.init_line is not None
+                self._said_initialized = True
+                client_id = _parse(self.init_line)["id"]
+                if self.pending.pop(_key(client_id), None) is not None:
+                    answer["id"] = client_id
+                    self.to_client(json.dumps(answer).encode())
+                outbox = [line for line in self.outbox if not _is_handshake(line)]
+                lines = [line for line in self.pending.values() if line not in outbox]
+                lines += outbox
+            else:
+                lines = self.outbox
+            sock.sendall(b"".join(lines))
+            self.outbox = []
+            if self.init_line is not None:
+                self.initialized = True
+            self.sock = sock
+
+    def _replay_initialize(self, sock: socket.socket, reader: BinaryIO) -> dict[str, Any]:
         """Initialise the new console's session with the client's own initialize.
 
         Returns the console's answer (under the relay's own id)."""
-        assert self.init_line is not None and self.writer is not None
+        assert self.init_line is not None
         message = _parse(self.init_line)
         assert isinstance(message, dict)
         self._counter += 1
         message["id"] = f"{REINIT_ID}{self._counter}"
-        self._send(json.dumps(message).encode())
+        sock.sendall(json.dumps(message).encode() + b"\n")
         while True:
-            raw = await reader.readline()
+            raw = reader.readline()
             if not raw:
                 raise ConnectionResetError("the gateway closed during initialize")
             answer = _parse(raw)
             if isinstance(answer, dict) and answer.get("id") == message["id"]:
                 break
             self.to_client(raw)  # a notification sent meanwhile
-        self._send(b'{"jsonrpc":"2.0","method":"notifications/initialized"}')
-        self._said_initialized = True
+        sock.sendall(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
         return answer
 
     def start_console(self, *, again: bool) -> None:
@@ -185,6 +225,8 @@ class Relay:
 
         Once per outage: a slow start must not get a second console queued on the lock.
         """
+        import subprocess
+
         now = time.monotonic()
         if self._started_console and (not again or now - self._started_console < CONNECT_TIMEOUT):
             return
@@ -193,9 +235,9 @@ class Relay:
         with contextlib.suppress(OSError):
             logs.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
-            log = open(logs / "serve.log", "ab")
+            log: Any = open(logs / "serve.log", "ab")
         except OSError:
-            log = subprocess.DEVNULL  # type: ignore[assignment]
+            log = subprocess.DEVNULL
         try:
             console = subprocess.Popen(
                 [sys.executable, "-m", "core.cli", "serve", "--data-dir", str(self.data_dir)],
@@ -210,83 +252,73 @@ class Relay:
             threading.Thread(target=console.wait, daemon=True).start()
         finally:
             if log is not subprocess.DEVNULL:
-                log.close()  # type: ignore[union-attr]
+                log.close()
 
     def from_gateway(self, raw: bytes) -> None:
         message = _parse(raw)
         if isinstance(message, dict) and "method" not in message and "id" in message:
-            self.pending.pop(_key(message["id"]), None)
+            with self._state:
+                self.pending.pop(_key(message["id"]), None)
         self.to_client(raw)
 
     def fail_pending(self, text: str) -> None:
-        for key, line in list(self.pending.items()):
+        with self._state:
+            waiting, self.pending = list(self.pending.values()), {}
+        for line in waiting:
             message = _parse(line)
             if isinstance(message, dict):
                 error = {"code": -32603, "message": text}
                 answer = {"jsonrpc": "2.0", "id": message.get("id"), "error": error}
                 self.to_client(json.dumps(answer).encode())
-            self.pending.pop(key, None)
 
     # -- the whole relay ---------------------------------------------------------------
 
-    async def run(self) -> int:
-        loop = asyncio.get_running_loop()
-        lines: asyncio.Queue[bytes | None] = asyncio.Queue()
-        threading.Thread(target=_read_stdin, args=(loop, lines), daemon=True).start()
-        client_done = asyncio.Event()
+    def serve_gateway(self) -> int:
+        """Connect, copy the gateway to the client, reconnect when it ends.
 
-        async def pump_client() -> None:
-            while (line := await lines.get()) is not None:
-                if line.strip():
-                    self.from_client(line)
-                    if self.writer is not None:
-                        with contextlib.suppress(ConnectionError, OSError):
-                            await self.writer.drain()
-            client_done.set()
-
-        client = asyncio.create_task(pump_client())
+        Returns only on a RelayError (the exit status); runs until the process ends.
+        """
         first = True
-        try:
-            while not client_done.is_set():
-                connecting = asyncio.create_task(self.connect(first=first))
-                done, _ = await asyncio.wait(
-                    {connecting, client}, return_when=asyncio.FIRST_COMPLETED
-                )
-                if connecting not in done:
-                    connecting.cancel()
-                    break
-                try:
-                    reader = connecting.result()
-                except RelayError as exc:
-                    print(f"bundle-console connect: {exc}", file=sys.stderr, flush=True)
-                    self.fail_pending(str(exc))
-                    return 1
-                first = False
-                reading = asyncio.create_task(self._pump_gateway(reader))
-                await asyncio.wait({reading, client}, return_when=asyncio.FIRST_COMPLETED)
-                if self.writer is not None:
-                    self.writer.close()
-                self.writer = None
-                reading.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await reading
-        finally:
-            client.cancel()
-        return 0
+        while True:
+            try:
+                reader = self.connect(first=first)
+            except RelayError as exc:
+                print(f"bundle-console connect: {exc}", file=sys.stderr, flush=True)
+                self.fail_pending(str(exc))
+                return 1
+            except (OSError, ConnectionError):
+                continue  # the new console went during the handshake: again
+            first = False
+            with contextlib.suppress(OSError, ValueError):
+                for raw in iter(reader.readline, b""):
+                    self.from_gateway(raw)
+            with self._send_lock, self._state:
+                sock, self.sock = self.sock, None
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.close()
 
-    async def _pump_gateway(self, reader: asyncio.StreamReader) -> None:
-        while raw := await reader.readline():
-            self.from_gateway(raw)
+    def run(self, stdin: BinaryIO | None = None) -> int:
+        """Relay until the client closes stdin (0) or the gateway refuses us (1)."""
+        code: list[int] = []
+        done = threading.Event()
 
+        def gateway() -> None:
+            code.append(self.serve_gateway())
+            done.set()
 
-def _read_stdin(loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[bytes | None]) -> None:
-    stdin = sys.stdin.buffer
-    try:
-        for line in iter(stdin.readline, b""):
-            loop.call_soon_threadsafe(lines.put_nowait, line)
-    finally:
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(lines.put_nowait, None)
+        def client() -> None:
+            source = stdin if stdin is not None else sys.stdin.buffer
+            with contextlib.suppress(OSError, ValueError):
+                for line in iter(source.readline, b""):
+                    if line.strip():
+                        self.from_client(line)
+            done.set()
+
+        threading.Thread(target=gateway, daemon=True).start()
+        threading.Thread(target=client, daemon=True).start()
+        done.wait()
+        return code[0] if code else 0
 
 
 def _parse(line: bytes) -> Any:
@@ -318,11 +350,11 @@ def main(workspace: str, data_dir: str | os.PathLike[str] | None = None) -> int:
 def run_and_exit(workspace: str, data_dir: Path) -> int:
     """Run the relay, then end the process at once.
 
-    The stdin reader is a daemon thread blocked in ``readline`` holding stdin's
+    The copying threads are daemons blocked in ``readline`` holding stdin's
     buffer lock: a normal interpreter shutdown would abort on that lock.
     """
     try:
-        code = asyncio.run(Relay(workspace, data_dir).run())
+        code = Relay(workspace, data_dir).run()
     except KeyboardInterrupt:
         code = 130
     with contextlib.suppress(Exception):

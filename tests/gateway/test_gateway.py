@@ -349,8 +349,11 @@ def answered_by(name: str, gate: asyncio.Event | None = None, seen: list[str] | 
     return sample
 
 
-async def ask(session, kind: str, count: int = 1) -> list[str]:  # type: ignore[no-untyped-def]
-    result = await session.call_tool("gateway-kit__ask_client", {"kind": kind, "count": count})
+async def ask(session, kind: str, count: int = 1, progress=None) -> list[str]:  # type: ignore[no-untyped-def]
+    arguments = {"kind": kind, "count": count}
+    result = await session.call_tool(
+        "gateway-kit__ask_client", arguments, progress_callback=progress
+    )
     assert not result.is_error, text(result)
     return json.loads(text(result))
 
@@ -404,18 +407,30 @@ async def test_a_bundle_flooding_sampling_requests_is_bounded(console: Console) 
     """At most MAX_FORWARDED wait for the client at once; the rest are refused at once."""
     from core.process import MAX_FORWARDED
 
-    gate = asyncio.Event()
+    flood = 3 * MAX_FORWARDED
+    gate = asyncio.Event()  # every request was forwarded or refused: let them answer
     seen: list[str] = []
+    refused_so_far = 0
     sampler = answered_by("slow", gate, seen)
 
-    async def counting(ctx, params):  # type: ignore[no-untyped-def]
-        if len(seen) + 1 >= MAX_FORWARDED:
-            gate.set()  # the last one that may wait: let them all answer
-        return await sampler(ctx, params)
+    def all_accounted_for() -> None:
+        if len(seen) + refused_so_far >= flood:
+            gate.set()
 
-    flood = 3 * MAX_FORWARDED
+    async def counting(ctx, params):  # type: ignore[no-untyped-def]
+        all_accounted_for_after = len(seen) + 1 + refused_so_far >= flood
+        if all_accounted_for_after:
+            gate.set()
+        return await sampler(ctx, params)  # counts itself in seen, waits for the gate
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        nonlocal refused_so_far
+        refused_so_far = int(value)  # the bundle counts its refused requests
+        all_accounted_for()
+
     async with client(console.data_dir, name="sampler", sampling_callback=counting) as session:
-        outcomes = await ask(session, "sampling", flood)
+        with anyio.fail_after(120):
+            outcomes = await ask(session, "sampling", flood, progress=on_progress)
     answered = [o for o in outcomes if o == "ok: from slow"]
     refused = [o for o in outcomes if o.startswith("error")]
     assert len(answered) == MAX_FORWARDED and len(seen) == MAX_FORWARDED
