@@ -31,6 +31,7 @@ GROUPS: dict[str, str] = {
     "service": "benchmarks.service",
     "gateway": "benchmarks.gateway",
     "hostile": "benchmarks.hostile",
+    "history": "benchmarks.history",
     "gui": "benchmarks.gui_scale",
 }
 QT_GROUPS = {"stall", "gui"}

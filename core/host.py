@@ -153,6 +153,8 @@ class Host:
                     host._learn_secrets(ws.id, bundle.server_name)
             # After the registrations: a relaunch is not a reinstall of every bundle.
             host.history = HistoryRecorder.open(root, lc)
+            if host.history.store.problem is not None:
+                host.load_errors.append(host.history.store.problem)
             if restore:
                 await host.restore()
         except BaseException:

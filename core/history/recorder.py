@@ -42,7 +42,7 @@ class HistoryRecorder:
 
     @classmethod
     def open(cls, data_dir: Path, lifecycle: Any, **store_options: Any) -> HistoryRecorder:
-        store = HistoryStore(data_dir / "history" / "events.jsonl", **store_options)
+        store = HistoryStore(data_dir / "history" / "events.jsonl", root=data_dir, **store_options)
         recorder = cls(store, lifecycle)
         recorder.restore_counters(lifecycle.instances())
         recorder._unsubscribe = lifecycle.subscribe(recorder._on_event)

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.atomic import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensure_dir
+from core.atomic import PRIVATE_FILE_MODE, ensure_private_dir, refuse_links
 from core.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -66,8 +66,9 @@ class HistoryRecord:
     via: str | None = None
 
     def to_json(self) -> str:
-        data = {k: v for k, v in asdict(self).items() if v not in (None, (), [])}
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        # Not dataclasses.asdict: its deep copy was most of an append's cost.
+        data = {k: v for k in _ALL_FIELDS if (v := getattr(self, k)) is not None and v != ()}
+        return _ENCODER.encode(data)
 
     @classmethod
     def from_json(cls, line: str) -> HistoryRecord | None:
@@ -85,7 +86,9 @@ class HistoryRecord:
         return (self.ws_id, self.server_name)
 
 
-_FIELDS = {f for f in HistoryRecord.__dataclass_fields__ if f != "keys"}
+_ALL_FIELDS = tuple(HistoryRecord.__dataclass_fields__)
+_FIELDS = {f for f in _ALL_FIELDS if f != "keys"}
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 class HistoryStore:
@@ -99,10 +102,13 @@ class HistoryStore:
         self,
         path: Path,
         *,
+        root: Path | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
         backups: int = DEFAULT_BACKUPS,
     ) -> None:
         self.path = path
+        #: the data dir: no symlink between it and the file is ever written through
+        self.root = root if root is not None else path.parent
         self.max_bytes = max_bytes
         self.backups = backups
         self.dropped = 0
@@ -111,12 +117,16 @@ class HistoryStore:
         self._subscribers: list[Callable[[HistoryRecord], None]] = []
         #: key -> its latest records, built at the first for_bundle (None until then)
         self._index: dict[Key, collections.deque[HistoryRecord]] | None = None
+        #: why the history is neither read nor written (a symlink on its way), or None
+        self.problem: str | None = None
         try:
-            ensure_dir(path.parent, PRIVATE_DIR_MODE)
+            ensure_private_dir(path.parent, self.root)
+            refuse_links(path, self.root)
+        except DataError as exc:
+            self.problem = str(exc)
+            log.error("%s (history is kept in memory only this session)", exc)
         except OSError as exc:
             log.warning("%s: history folder cannot be made (%s)", path.parent, exc.strerror)
-        if path.is_symlink():
-            raise DataError(path, "is a symbolic link; the console never writes through one.")
 
     # -- writing -----------------------------------------------------------------
 
@@ -125,6 +135,8 @@ class HistoryStore:
             record = _with_error(record, record.error[:MAX_REASON] + "…")
         data = (record.to_json() + "\n").encode("utf-8", "replace")
         try:
+            if self.problem is not None:
+                raise OSError(errno.ELOOP, self.problem)
             if self._fd is None:
                 self._open()
             if self._size + len(data) > self.max_bytes and self._size > 0:
@@ -146,6 +158,12 @@ class HistoryStore:
                 log.exception("history subscriber failed")
 
     def _open(self) -> None:
+        try:
+            refuse_links(self.path, self.root)
+        except DataError as exc:  # a link planted since: stop writing, say so once
+            self.problem = str(exc)
+            log.error("%s (history is kept in memory only this session)", exc)
+            raise OSError(errno.ELOOP, self.problem) from None
         self._fd = os.open(self.path, _OPEN_FLAGS, PRIVATE_FILE_MODE)
         with contextlib.suppress(OSError):
             os.fchmod(self._fd, PRIVATE_FILE_MODE)
@@ -189,6 +207,8 @@ class HistoryStore:
 
     def records(self) -> Iterator[HistoryRecord]:
         """Every readable record, oldest first (cut or foreign lines are skipped)."""
+        if self.problem is not None:
+            return
         for part in self.files():
             try:
                 with open(part, encoding="utf-8", errors="replace") as fh:

@@ -128,6 +128,7 @@ CASES = {
     "workspace.json": ("workspaces/{ws}/workspace.json", _open),
     "credentials folder (temp sweep)": ("workspaces/{ws}/credentials", _save_credentials),
     "bundles/": ("bundles", _install),
+    "history/": ("history", _start),
 }
 
 
