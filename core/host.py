@@ -497,7 +497,9 @@ class Host:
             return
         bundles.remove_tree(folder)
 
-    def set_protected(self, ws_id: str, server_name: str, protected: bool) -> InstalledBundle:
+    def set_protected(
+        self, ws_id: str, server_name: str, protected: bool, *, via: str = "api"
+    ) -> InstalledBundle:
         """Protect (or unprotect) a bundle: a protected one refuses restarts and uninstall.
 
         Saved in workspace.json first, then applied to the live instance, so a
@@ -513,6 +515,8 @@ class Host:
         inst = self.lifecycle.get_instance(server_name, ws_id)
         if inst is not None:
             inst.protected = bool(protected)
+        if self.history is not None and bundle.protected != changed.protected:
+            self.history.config_changed(ws_id, server_name, ["protected"], via)
         return changed.model_copy(deep=True)
 
     # -- update in place and roll back (core.updates) -------------------------------
@@ -656,6 +660,10 @@ class Host:
         for warning in warnings:
             log.warning("%s in %s: %s", server_name, ws_id, warning)
         log.info("%s in %s: %s", server_name, ws_id, updates.describe(plan))
+        if self.history is not None:
+            self.history.note(
+                ws_id, server_name, "update", updates.describe(plan), plan.diff.dropped
+            )
         self._learn_secrets(ws_id, server_name, manifest)
         config = await self._apply_config(ws_id, server_name, manifest, stored)
         return updates.UpdateResult(
@@ -699,6 +707,9 @@ class Host:
             stored = await self._drop_values(ws_id, server_name, plan.diff.dropped)
         self._collect_bundle_dir(current.bundle_dir)
         log.info("%s in %s: rolled back %s → %s", server_name, ws_id, now.version, prev.version)
+        if self.history is not None:
+            text = f"Rolled back {now.label} {now.version} → {prev.version}"
+            self.history.note(ws_id, server_name, "rollback", text, plan.diff.dropped)
         self._learn_secrets(ws_id, server_name, target)
         config = await self._apply_config(ws_id, server_name, target, stored)
         return updates.UpdateResult(plan, config, None, plan.diff.notes)
@@ -1151,6 +1162,7 @@ class Host:
         *,
         network: sandbox.Network | None = None,
         isolated: bool | None = None,
+        via: str = "api",
     ) -> bool:
         """Store the network switch / isolation toggle; True if anything changed.
 
@@ -1170,6 +1182,9 @@ class Host:
         except DataError:
             bundle.network, bundle.isolated = old
             raise
+        if self.history is not None:
+            keys = [k for k, a, b in zip(("network", "isolated"), old, new, strict=True) if a != b]
+            self.history.config_changed(ws_id, server_name, keys, via)
         return True
 
     # -- helpers ------------------------------------------------------------------------

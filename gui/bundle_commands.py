@@ -91,7 +91,7 @@ class BundleCommandsMixin:
         if key is None or self.host is None:
             return
         try:
-            self.host.set_protected(key[0], key[1], protected)
+            self.host.set_protected(key[0], key[1], protected, via="gui")
         except Exception as exc:
             self.show_status(f"Cannot change protection: {error_text(exc)}", error=True)
         else:

@@ -280,12 +280,12 @@ class ConfigureDialog(QDialog):
 
     def _network_changed(self, _index: int) -> None:
         network = self.network_box.currentData()
-        self.host.set_sandbox(self.ws_id, self.server_name, network=network)
+        self.host.set_sandbox(self.ws_id, self.server_name, network=network, via="gui")
         self._show_isolation()
 
     def _isolation_toggled(self, on: bool) -> None:
         if on:
-            self.host.set_sandbox(self.ws_id, self.server_name, isolated=True)
+            self.host.set_sandbox(self.ws_id, self.server_name, isolated=True, via="gui")
             self._show_isolation()
             return
         self.isolated_box.blockSignals(True)
@@ -293,7 +293,7 @@ class ConfigureDialog(QDialog):
         self.isolated_box.blockSignals(False)
 
         def confirmed() -> None:
-            self.host.set_sandbox(self.ws_id, self.server_name, isolated=False)
+            self.host.set_sandbox(self.ws_id, self.server_name, isolated=False, via="gui")
             self.isolated_box.blockSignals(True)
             self.isolated_box.setChecked(False)
             self.isolated_box.blockSignals(False)

@@ -47,6 +47,10 @@ def describe_event(event: Any) -> str:
         return "setup needed" if event.error else "setup complete"
     if event.kind == "config":
         return "settings changed"
+    if event.kind == "update":
+        return "updated"
+    if event.kind == "rollback":
+        return "rolled back"
     return str(event.kind)
 
 
@@ -56,6 +60,8 @@ def event_detail(event: Any) -> str:
         keys = ", ".join(event.keys) or "all settings cleared"
         via = CHANNEL_TEXT.get(event.via or "", event.via or "?")
         return f"{keys} · by {event.user or '?'} through {via}"
+    if event.kind in ("update", "rollback") and event.keys:
+        return f"{event.error} · settings dropped: {', '.join(event.keys)}"
     return event.error or ""
 
 

@@ -92,6 +92,22 @@ class HistoryRecorder:
             )
         )
 
+    def note(
+        self, ws_id: str, server_name: str, kind: str, text: str, keys: Iterable[str] = ()
+    ) -> None:
+        """A change that is not a lifecycle event (an update, a roll back): ``text`` says
+        what happened (no values), ``keys`` the settings it dropped."""
+        self.store.append(
+            HistoryRecord(
+                ws_id=ws_id,
+                server_name=server_name,
+                kind=kind,
+                error=text,
+                keys=tuple(sorted(keys)),
+                user=current_user(),
+            )
+        )
+
     def close(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()

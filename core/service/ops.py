@@ -414,7 +414,7 @@ async def op_uninstall(ops: Operations, args: dict[str, Any]) -> Any:
 
 async def op_protect(ops: Operations, args: dict[str, Any]) -> Any:
     ws, b = ops.target(args)
-    changed = ops.host.set_protected(ws.id, b.server_name, bool(args["protected"]))
+    changed = ops.host.set_protected(ws.id, b.server_name, bool(args["protected"]), via="cli")
     return {"workspace": ws.id, "bundle": b.server_name, "protected": changed.protected}
 
 

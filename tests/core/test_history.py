@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 from core.history import HistoryRecord, HistoryStore, current_user
+from tests.core.data.bundle_factory import with_config, write_bundle
 from tests.core.data.hosting import opened
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +39,10 @@ async def test_history_survives_a_relaunch(tmp_path: Path) -> None:
         await host.clear_user_config(ws, "vault", via="gui")  # a respawn, refused: needs setup
         counters = (inst.restarts, inst.crash_restarts, inst.respawns)
         assert counters == (2, 1, 1)
+        host.set_protected(ws, "vault", True, via="cli")
+        host.set_protected(ws, "vault", False, via="cli")
+        host.set_sandbox(ws, "vault", network="blocked", via="gui")
+        host.set_sandbox(ws, "vault", network="blocked", via="gui")  # no change: no record
 
     path = data / "history" / "events.jsonl"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -54,6 +59,9 @@ async def test_history_survives_a_relaunch(tmp_path: Path) -> None:
         assert [(r.keys, r.via, r.user) for r in configs] == [
             (("api_token", "max_items"), "cli", current_user()),
             (("api_token", "max_items"), "gui", current_user()),
+            (("protected",), "cli", current_user()),
+            (("protected",), "cli", current_user()),
+            (("network",), "gui", current_user()),
         ]
         crashed = [r for r in records if r.kind == "transition" and r.state == "crashed"]
         assert crashed and "SIGKILL" in (crashed[0].error or ""), crashed
@@ -83,3 +91,26 @@ def test_history_is_capped_and_skips_cut_lines(tmp_path: Path) -> None:
     kept = [r.error for r in again.for_bundle("ws", "b", limit=1000)]
     assert kept[-1] == "299" and 20 < len(kept) < 300
     assert kept == [str(n) for n in range(300 - len(kept), 300)]  # the newest, in order
+
+
+async def test_updates_and_roll_backs_are_history(tmp_path: Path) -> None:
+    fields = {
+        "token": {"type": "string", "title": "Token", "sensitive": True},
+        "old": {"type": "string", "title": "Old"},
+    }
+    v1 = write_bundle(tmp_path / "v1", with_config(fields) | {"version": "1.0.0"})
+    v2 = write_bundle(
+        tmp_path / "v2", with_config({"token": fields["token"]}) | {"version": "1.1.0"}
+    )
+    async with opened(tmp_path / "data", restore=False) as host:
+        ws = host.create_workspace("Upd").id
+        await host.install_bundle(ws, v1, server_name="svc")
+        await host.set_user_config(ws, "svc", {"token": "upd-secret-1", "old": "x"})
+        await host.update_bundle(ws, "svc", v2)
+        await host.rollback_bundle(ws, "svc")
+        notes = [r for r in host.history.store.for_bundle(ws, "svc") if r.kind != "setup"]
+        assert [(r.kind, r.error, r.keys) for r in notes[-2:]] == [
+            ("update", "Update sample 1.0.0 → 1.1.0", ("old",)),
+            ("rollback", "Rolled back sample 1.1.0 → 1.0.0", ()),
+        ]
+        assert "upd-secret-1" not in host.history.store.path.read_text()
