@@ -175,6 +175,11 @@ FLOOD = 200_000
 async def _flood(fig: Figure, lc: Any, base: float, rounds: int) -> None:
     """A notification flood while another bundle is called: memory, loop, calls."""
     await lc.start_bundle("healthy", WS)
+    quiet = []
+    for _ in range(200):  # the baseline: the same calls with no flood
+        t = now()
+        await lc.call_tool("healthy", WS, "noop")
+        quiet.append(now() - t)
     peaks, gaps, calls, dropped, afters, selfs, spans = [], [], [], [], [], [], []
     for _ in range(rounds):
         done = asyncio.Event()
@@ -207,6 +212,7 @@ async def _flood(fig: Figure, lc: Any, base: float, rounds: int) -> None:
     fig.series("flood: RSS above baseline after Stop", afters, unit="MB")
     fig.series("flood: same, after the console's own trim", selfs, unit="MB")
     fig.series("flood: longest loop gap", gaps)
+    fig.series("another bundle's call, no flood (baseline)", quiet)
     fig.series("flood: another bundle's call during it (each call)", calls)
     fig.series("flood: until its last notification was handled", spans)
     fig.series("flood: notifications dropped (of 200,001)", dropped, unit="count")
