@@ -16,7 +16,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from core.atomic import ensure_private_dir, refuse_links
+from core.errors import DataError
+
 log = logging.getLogger(__name__)
+#: O_NOFOLLOW: a calls.jsonl that is a symlink is refused, not appended through.
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
 
 #: ok | tool_error (the tool said isError) | error (the bundle answered an MCP
 #: error) | unavailable (stopped, dead, needs setup) | timeout | cancelled
@@ -59,7 +64,7 @@ class CallLog:
     def add(self, record: CallRecord) -> None:
         try:
             self._append(record.to_json() + "\n")
-        except OSError as exc:  # a full disk must not fail the call itself
+        except (OSError, DataError) as exc:  # a full disk or a link must not fail the call
             log.warning("cannot write the call record to %s: %s", self.path, exc)
         for callback in list(self._subscribers):
             try:
@@ -68,11 +73,13 @@ class CallLog:
                 log.exception("call record subscriber failed")
 
     def _append(self, line: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # <data>/logs/calls.jsonl: a symlinked logs/ or file is refused (DataError naming it)
+        refuse_links(self.path, self.path.parent.parent)
+        ensure_private_dir(self.path.parent, self.path.parent.parent)
         with contextlib.suppress(FileNotFoundError):
             if self.path.stat().st_size + len(line) > self.max_bytes:
                 os.replace(self.path, self.path.with_name(self.path.name + ".1"))
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.path, _OPEN_FLAGS, 0o600)
         try:
             os.write(fd, line.encode())
         finally:

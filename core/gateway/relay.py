@@ -227,16 +227,19 @@ class Relay:
         """
         import subprocess
 
+        from core.atomic import ensure_private_dir  # here: off the relay's start-up path
+        from core.errors import DataError
+
         now = time.monotonic()
         if self._started_console and (not again or now - self._started_console < CONNECT_TIMEOUT):
             return
         self._started_console = now
         logs = self.data_dir / "logs"
-        with contextlib.suppress(OSError):
-            logs.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            log: Any = open(logs / "serve.log", "ab")
-        except OSError:
+        try:  # never through a symlinked logs/ or serve.log (core.atomic.refuse_links)
+            ensure_private_dir(logs, self.data_dir)
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+            log: Any = os.fdopen(os.open(logs / "serve.log", flags, 0o600), "ab")
+        except (OSError, DataError):
             log = subprocess.DEVNULL
         try:
             console = subprocess.Popen(

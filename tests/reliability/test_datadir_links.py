@@ -7,11 +7,15 @@ refused with an error naming the file, and the target is untouched.
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 import pytest
 
 from core.errors import DataError
+from core.gateway import files
+from core.gateway.records import CallLog, CallRecord
 from core.host import Host
 from core.states import BundleState
 from tests.reliability.support import opened, write_bundle, ws_name
@@ -85,14 +89,26 @@ def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
 STALE_TEMP = ".workspace.json.abcd1234.tmp"  # what an interrupted atomic write leaves
 
 
+def _record_call(host: Host, ws: str) -> None:
+    """What the gateway appends to <data>/logs/calls.jsonl after each call."""
+    record = CallRecord(time.time(), ws, "n", "client", "1", "svc", "noop", 1.0, "ok")
+    CallLog(files.calls_path(host.data_dir)).add(record)
+
+
 async def _start(host: Host, ws: str, caplog: pytest.LogCaptureFixture) -> str:
-    """Start (and stop) the bundle: its log and its run record are written."""
+    """Start (and stop) the bundle: its log and its run record are written; a call record."""
     result = await host.lifecycle.start_bundle("svc", ws)
     await host.lifecycle.stop_bundle("svc", ws)
-    logged = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    _record_call(host, ws)
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     # a run record is not needed to run: that write is refused and logged; the open
     # before this read no record through the link (nor deleted the "unreadable" bait)
     return "\n".join([result.error or "", *logged, *host.reaped])
+
+
+async def _call_record(host: Host, ws: str, caplog: pytest.LogCaptureFixture) -> str:
+    _record_call(host, ws)  # never fails the call: refused and logged
+    return "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
 
 
 async def _open(host: Host, ws: str, caplog: pytest.LogCaptureFixture) -> str:
@@ -122,6 +138,7 @@ async def _install(host: Host, ws: str, caplog: pytest.LogCaptureFixture) -> str
 CASES = {
     "logs/<ws>/": ("logs/{ws}", _start),
     "logs/": ("logs", _start),
+    "logs/calls.jsonl": ("logs/calls.jsonl", _call_record),
     "run/<ws>/": ("run/{ws}", _start),
     "run/": ("run", _start),
     "workspace folder": ("workspaces/{ws}", _open),
@@ -156,6 +173,8 @@ async def test_no_write_follows_a_symlink_in_the_data_dir(
     outside.parent.mkdir()
     if link.exists():
         link.rename(outside)  # the real content, moved out: as good as the data dir's
+    elif link.suffix:
+        outside.write_text("precious\n")
     else:
         outside.mkdir()
     if outside.is_dir():
