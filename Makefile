@@ -18,7 +18,7 @@ XCB_DEBS := libx11-6 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-ima
 TEST_DEBS := xvfb x11-utils
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install system-deps test-deps test-tools apt-install lint format bench screenshots clean
+.PHONY: run test install system-deps test-deps test-tools apt-install lint format bench screenshots clean vendor
 
 # Debian packages Qt needs (offscreen and on a real X display) and the keyring tests;
 # installed only when one is missing.
@@ -61,7 +61,12 @@ $(INSPECTOR): | $(MCPB)
 	@command -v npm >/dev/null || { echo "npm not found: the MCP Inspector test will skip"; exit 0; }; \
 	npm install -s --no-audit --no-fund --prefix .ci-tools @modelcontextprotocol/inspector@$(INSPECTOR_VERSION)
 
-install: system-deps $(STAMP)
+# Python bundles under resources/ and tests/fixtures/ vendor their dependencies into
+# server/lib (MCPB's python layout): pip runs only when a requirements file changed.
+vendor: $(STAMP)
+	@$(BIN)/python resources/bundles/vendor.py
+
+install: system-deps $(STAMP) vendor
 
 # `make run ARGS="--data-dir DIR"` runs on another data directory.
 run: install

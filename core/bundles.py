@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from cryptography.x509 import Certificate
 
 IGNORED_NAMES = frozenset({"__pycache__", ".DS_Store"})
+#: what a folder install leaves behind: byte-code is copied (a python bundle's
+#: vendored server/lib ships it, and the installed folder is read-only to the
+#: bundle), though it never counts in the content digest
+NOT_COPIED = frozenset({".DS_Store"})
 _CHUNK = 1024 * 1024
 
 
@@ -157,7 +161,7 @@ def _check_folder(root: Path, limits: ArchiveLimits) -> None:
     real_root = os.path.realpath(root)
     total = count = 0
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in IGNORED_NAMES]
+        dirnames[:] = [d for d in dirnames if d not in NOT_COPIED]  # what will be copied
         for name in dirnames + filenames:
             path = os.path.join(dirpath, name)
             rel = os.path.relpath(path, root)
@@ -331,7 +335,7 @@ def _copy_folder(source: Path, content: Path) -> None:
     real_source = os.path.realpath(source)
     links: list[tuple[str, str]] = []
     for dirpath, dirnames, filenames in os.walk(source):
-        dirnames[:] = [d for d in dirnames if d not in IGNORED_NAMES]
+        dirnames[:] = [d for d in dirnames if d not in NOT_COPIED]
         rel_dir = os.path.relpath(dirpath, source)
         (content / rel_dir).mkdir(exist_ok=True)
         for name in [*dirnames, *filenames]:

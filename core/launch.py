@@ -299,9 +299,7 @@ def _base_command(manifest: Manifest, platform: str) -> tuple[str, list[str], di
 
 
 def resolve_command(command: str, bundle_dir: Path, path_env: str | None, label: str) -> str:
-    """Find the executable: our interpreter for python, PATH for bare names, else the bundle."""
-    if command in PYTHON_COMMANDS:
-        return sys.executable
+    """Find the executable: PATH for bare names, else the bundle (python: see python_launch)."""
     if command == "node":
         found = shutil.which("node", path=path_env)
         if not found:
@@ -359,7 +357,16 @@ def build_launch_spec(
         raise LaunchError(f"{manifest.label}: the command is empty after substitution.")
     args = sub.args(args_t)
     env = {**host_env, **sub.env(env_t), MARKER_ENV: marker_for(ws_id, server_name)}
-    executable = resolve_command(command, bundle_dir, env.get("PATH"), manifest.label)
+    if command in PYTHON_COMMANDS:
+        from core.runtimes import PythonNotFound, python_launch
+
+        try:
+            executable, flags = python_launch(command, bundle_dir, env.get("PATH"))
+        except PythonNotFound as exc:
+            raise LaunchError(f"{manifest.label}: {exc}") from None
+        args = [*flags, *args]
+    else:
+        executable = resolve_command(command, bundle_dir, env.get("PATH"), manifest.label)
     if Path(executable).name in ("uv", "uv.exe") and "UV_PROJECT_ENVIRONMENT" not in env:
         # The installed bundle folder is read-only to the bundle (core.sandbox): uv's
         # project environment goes to the console's cache, one per bundle and workspace.

@@ -1,7 +1,7 @@
 """Will the runtime a bundle asks for be there? Checked at install, not at first start.
 
 ``compatibility.runtimes.python`` is a PEP 440 specifier (``packaging``) checked
-against the interpreter that runs python bundles (the console's own);
+against the interpreter that runs python bundles (:func:`python_launch`);
 ``compatibility.runtimes.node`` is an npm range (``node-semver``) checked against
 ``node --version``. A missing ``node``, ``npx`` or ``uv`` is reported too. All of
 these are warnings: the administrator may install the runtime afterwards.
@@ -15,10 +15,74 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from core.manifest import Manifest
 
 PYTHON_COMMANDS = frozenset({"python", "python3"})
+#: the bundle's own virtual environment, where MCPB's python layout puts one
+BUNDLED_VENV = ("server", "venv")
+#: ``-S``: no ``site``, so no site-packages (ours, the system's, the user's): a
+#: bundle sees the standard library, what it ships and what its manifest puts on
+#: PYTHONPATH (the host's PYTHONPATH never reaches it: core.launch's allowlist)
+ISOLATED_FLAGS = ("-S",)
+
+
+class PythonNotFound(Exception):
+    """No interpreter can run this python bundle (the message says why)."""
+
+
+def bundled_venv_python(bundle_dir: Path) -> Path | None:
+    """``server/venv``'s interpreter, when the bundle ships a virtual environment."""
+    venv = bundle_dir.joinpath(*BUNDLED_VENV)
+    if not venv.is_dir():
+        return None
+    for rel in (("bin", "python3"), ("bin", "python"), ("Scripts", "python.exe")):
+        if venv.joinpath(*rel).exists():
+            return venv.joinpath(*rel)
+    raise PythonNotFound(
+        f"{venv} has no working interpreter (bin/python). A virtual environment only runs "
+        "on the machine that made it: vendor the packages into server/lib instead."
+    )
+
+
+def machine_python(command: str, path_env: str | None) -> str:
+    """A Python on this machine that is not the console's virtual environment.
+
+    The interpreter the console's venv was made from comes first (same version as
+    the one ``make install`` vendored the demo bundles' packages with); then
+    ``command``/``python3`` on PATH, skipping anything inside the console's venv.
+    """
+    in_venv = sys.prefix != sys.base_prefix
+    ours = os.path.realpath(sys.prefix)
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    candidates = [
+        getattr(sys, "_base_executable", None),
+        os.path.join(sys.base_prefix, "bin", version),
+        sys.executable if not in_venv else None,
+        shutil.which(command, path=path_env),
+        shutil.which("python3", path=path_env),
+    ]
+    for found in candidates:
+        if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
+            continue
+        if in_venv and os.path.realpath(os.path.dirname(found)).startswith(ours + os.sep):
+            continue  # the venv's own bin/python: it would see the console's packages
+        return found
+    raise PythonNotFound(f"`{command}` was not found on PATH (a python bundle needs Python 3).")
+
+
+def python_launch(command: str, bundle_dir: Path, path_env: str | None) -> tuple[str, list[str]]:
+    """Interpreter and flags for a manifest's bare ``python``/``python3`` command.
+
+    A bundle is self-contained (MCPB): ``server/venv`` if it ships one, else a
+    machine Python run with ``-S`` so no installed package (the console's own
+    ``mcp`` included) can stand in for one the bundle forgot to vendor.
+    """
+    venv_python = bundled_venv_python(bundle_dir)
+    if venv_python is not None:
+        return str(venv_python), []
+    return machine_python(command, path_env), list(ISOLATED_FLAGS)
 
 
 def find_uv(path_env: str | None) -> str | None:
@@ -70,8 +134,8 @@ def runtime_warnings(manifest: Manifest, environ: Mapping[str, str] | None = Non
         try:
             if not SpecifierSet(wanted.python).contains(ours, prereleases=True):
                 found.append(
-                    f"{label} needs Python {wanted.python}, but it would run on Python {ours} "
-                    "(the console's own): it may fail to start."
+                    f"{label} needs Python {wanted.python}, but it would run on Python {ours}: "
+                    "it may fail to start."
                 )
         except InvalidSpecifier:
             found.append(f"compatibility.runtimes.python {wanted.python!r} is not a version range.")

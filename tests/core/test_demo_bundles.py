@@ -1,8 +1,9 @@
 """The demo bundles under resources/bundles are valid MCPB folders and real MCP servers.
 
 Each server is spawned as a subprocess from its own manifest (``${__dirname}`` and
-``${user_config.*}`` substituted the way a host does, ``python`` resolved to this
-interpreter) and driven through the official SDK client over stdio.
+``${user_config.*}`` substituted the way a host does, ``python`` resolved the way the
+console does: a machine Python with no site-packages, so only the bundle's own
+``server/lib`` provides ``mcp``) and driven through the official SDK client over stdio.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from core.runtimes import PYTHON_COMMANDS, python_launch
 
 BUNDLES_DIR = Path(__file__).resolve().parents[2] / "resources" / "bundles"
 BUNDLE_NAMES = ("demo-clock", "demo-vault", "demo-notes")
@@ -71,8 +74,10 @@ def launch_params(
         return [_PLACEHOLDER.sub(lambda m: _as_text(values.get(m.group(1), "")), text)]
 
     config = manifest["server"]["mcp_config"]
-    command = sys.executable if config["command"] in ("python", "python3") else config["command"]
-    args = [part for arg in config.get("args", []) for part in (expand(arg) or [])]
+    command, args = config["command"], []
+    if command in PYTHON_COMMANDS:  # a machine Python with no site-packages (self-contained)
+        command, args = python_launch(command, BUNDLES_DIR / bundle, os.environ.get("PATH"))
+    args += [part for arg in config.get("args", []) for part in (expand(arg) or [])]
     env: dict[str, str] = {}
     for key, raw in config.get("env", {}).items():
         expanded = expand(raw)
@@ -423,7 +428,7 @@ async def test_notes_tools(record_property: Any, notes_layout: dict[str, Path]) 
         "demo-notes",
         {"notes_dir": str(notes_dir), "reference_dirs": [str(ref_a), str(ref_b)]},
     )
-    assert params.args[1:] == [str(ref_a), str(ref_b)]
+    assert params.args[-2:] == [str(ref_a), str(ref_b)]
     async with connect(params) as (session, startup):
         record_property("startup_seconds", round(startup, 3))
         print(f"demo-notes startup: {startup:.3f}s")
@@ -473,7 +478,7 @@ async def test_notes_without_reference_dirs(notes_layout: dict[str, Path]) -> No
     notes_dir = str(notes_layout["notes"])
     # Defaults only: "${DOCUMENTS}/Demo Notes" and no reference folders.
     params = launch_params("demo-notes")
-    assert params.args[1:] == []
+    assert params.args[-1].endswith("main.py")  # no reference folders after the entry point
     assert params.env and params.env["NOTES_DIR"].endswith("Demo Notes")
     params = launch_params("demo-notes", {"notes_dir": notes_dir})
     async with connect(params) as (session, _):

@@ -139,7 +139,7 @@ async def test_spec_provider_reads_credentials_at_call_time(host: Host) -> None:
         host.spec_provider("svc", "ws_team")
     await host.set_user_config("ws_team", "svc", {"token": SECRET, "limit": 4.0})
     spec = host.spec_provider("svc", "ws_team")
-    assert spec.command == sys.executable
+    assert spec.command != sys.executable and spec.args[0] == "-S"  # not our venv
     assert spec.cwd == str(host.bundle_path("ws_team", "svc"))
     assert spec.env["TOKEN"] == SECRET and spec.env["REGION"] == "eu"
     assert spec.env["LIMIT"] == "4" and "DEBUG" not in spec.env

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from core.launch import (
 )
 from core.manifest import Manifest, parse_manifest
 from core.models import LaunchError, LaunchSpec, NeedsSetup
+from core.runtimes import python_launch
 from tests.core.data.bundle_factory import manifest, with_config
 
 DIRS = {
@@ -76,8 +76,9 @@ def test_builtin_placeholders_in_command_args_env() -> None:
         env={"CFG": "${__dirname}/config.json"},
     )
     s = spec(data)
-    assert s.command == sys.executable  # "python" runs with our interpreter
+    assert s.command == python_launch("python", Path("/opt/b"), None)[0]  # a machine Python
     assert s.args == (
+        "-S",  # ...with no site-packages: the bundle sees only what it ships
         "/opt/b/server/main.py",
         "--home=/home/ada",
         "/home/ada/Desktop",
@@ -113,9 +114,9 @@ def test_formatting_of_booleans_and_numbers() -> None:
     args = ["${user_config.flag}", "${user_config.whole}", "--f=${user_config.frac}"]
     env = {"FLAG": "${user_config.flag}", "WHOLE": "${user_config.whole}"}
     s = spec(with_config(fields, args, env), {"flag": False, "whole": 3.0, "frac": 2.5})
-    assert s.args == ("false", "3", "--f=2.5")
+    assert s.args == ("-S", "false", "3", "--f=2.5")
     assert s.env["FLAG"] == "false" and s.env["WHOLE"] == "3"
-    assert spec(with_config(fields, args), {"flag": True, "whole": 10, "frac": 1}).args[:2] == (
+    assert spec(with_config(fields, args), {"flag": True, "whole": 10, "frac": 1}).args[1:3] == (
         "true",
         "10",
     )
@@ -125,7 +126,7 @@ def test_multiple_field_expands_into_several_args() -> None:
     fields = {"dirs": {"type": "directory", "title": "Folders", "multiple": True}}
     args = ["main.py", "${user_config.dirs}", "--joined=${user_config.dirs}"]
     s = spec(with_config(fields, args, {"DIRS": "${user_config.dirs}"}), {"dirs": ["/a", "/b c"]})
-    assert s.args == ("main.py", "/a", "/b c", f"--joined=/a{os.pathsep}/b c")
+    assert s.args == ("-S", "main.py", "/a", "/b c", f"--joined=/a{os.pathsep}/b c")
     assert s.env["DIRS"] == f"/a{os.pathsep}/b c"
 
 
@@ -134,7 +135,7 @@ def test_unset_optional_field_drops_whole_arg_and_env_blanks_inline() -> None:
     args = ["main.py", "${user_config.token}", "--token=${user_config.token}"]
     env = {"TOKEN": "${user_config.token}", "HEADER": "Bearer ${user_config.token}"}
     s = spec(with_config(fields, args, env))
-    assert s.args == ("main.py", "--token=")
+    assert s.args == ("-S", "main.py", "--token=")
     assert "TOKEN" not in s.env and s.env["HEADER"] == "Bearer "
 
 
@@ -194,7 +195,10 @@ def test_needs_setup_message_is_exact() -> None:
 
 def test_required_field_satisfied_by_default() -> None:
     fields = {"dir": {"type": "directory", "title": "Dir", "required": True, "default": "${HOME}"}}
-    assert spec(with_config(fields, args=["${user_config.dir}"])).args == ("/home/ada",)
+    assert spec(with_config(fields, args=["${user_config.dir}"])).args == (
+        "-S",
+        "/home/ada",
+    )
 
 
 def test_host_env_is_filtered_and_manifest_env_and_marker_added() -> None:
@@ -229,9 +233,24 @@ def test_platform_overrides_replace_for_current_os_only() -> None:
         "win32": {"command": "C:\\x.exe"},
     }
     s = spec(data, platform="linux")
-    assert s.args == ("linux-arg",) and s.env.get("B") == "2" and "A" not in s.env
+    assert (
+        s.args
+        == (
+            "-S",
+            "linux-arg",
+        )
+        and s.env.get("B") == "2"
+        and "A" not in s.env
+    )
     s = spec(data, platform="darwin")
-    assert s.args == ("base",) and s.env["A"] == "1"
+    assert (
+        s.args
+        == (
+            "-S",
+            "base",
+        )
+        and s.env["A"] == "1"
+    )
 
 
 def test_node_must_be_on_path(tmp_path: Path) -> None:
@@ -262,7 +281,7 @@ def test_command_derived_from_type_without_mcp_config() -> None:
     data = manifest()
     data["server"] = {"type": "python", "entry_point": "server/main.py"}
     s = spec(data)
-    assert (s.command, s.args) == (sys.executable, ("/opt/b/server/main.py",))
+    assert s.args == ("-S", "/opt/b/server/main.py")
 
 
 def test_install_warnings_for_sensitive_args_and_unknown_placeholders() -> None:

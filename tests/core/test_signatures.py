@@ -18,7 +18,6 @@ from core.errors import SignatureError
 from core.host import Host
 from core.signatures.trust import load_trust_store
 from core.signatures.verify import verify_file
-from core.states import BundleState
 from tests.core.data.bundle_factory import manifest, snapshot, write_bundle, zip_folder
 from tests.core.data.hosting import opened
 from tests.core.data.signing import (
@@ -136,16 +135,6 @@ async def test_invalid_signature_override_is_recorded(
         "Installed despite an invalid signature"
         in host.install_warnings("ws_team", inst.server_name)[0]
     )
-
-
-async def test_signed_demo_bundle_runs(host: Host, tmp_path: Path) -> None:
-    """A real server packed and signed by the official CLI installs from its signed bytes, runs."""
-    signed = sign_self_signed(pack(DEMO_CLOCK, tmp_path / "clock.mcpb"))
-    inst = await host.install_bundle("ws_team", signed)
-    result = await host.lifecycle.start_bundle(inst.server_name, "ws_team")
-    assert result.ok, result.error
-    assert inst.state == BundleState.RUNNING
-    assert "current_time" in {t.name for t in inst.tools}
 
 
 def test_signature_block_cannot_supply_the_archive(tmp_path: Path) -> None:

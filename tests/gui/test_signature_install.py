@@ -8,12 +8,13 @@ from typing import Any
 from PySide6.QtWidgets import QMessageBox
 
 from core.demo import demo_bundles_root
-from tests.core.data.signing import HARMLESS_OFFSET, flipped_byte, pack, sign_self_signed
+from tests.core.data.signing import HARMLESS_OFFSET, flipped_byte, pack_once, sign_self_signed
 from tests.gui.conftest import wait_until
 
 
 async def test_invalid_signature_needs_the_confirmed_override(launch: Any, tmp_path: Path) -> None:
-    signed = sign_self_signed(pack(demo_bundles_root() / "demo-clock", tmp_path / "clock.mcpb"))
+    clock = pack_once(demo_bundles_root() / "demo-clock", tmp_path / "clock.mcpb")
+    signed = sign_self_signed(clock)
     bad = flipped_byte(signed, tmp_path / "bad.mcpb", HARMLESS_OFFSET)
     async with launch() as console:
         window, host = console.window, console.host
@@ -40,7 +41,8 @@ async def test_invalid_signature_needs_the_confirmed_override(launch: Any, tmp_p
 
 
 async def test_signed_install_reports_the_signer(launch: Any, tmp_path: Path) -> None:
-    signed = sign_self_signed(pack(demo_bundles_root() / "demo-clock", tmp_path / "clock.mcpb"))
+    clock = pack_once(demo_bundles_root() / "demo-clock", tmp_path / "clock.mcpb")
+    signed = sign_self_signed(clock)
     async with launch() as console:
         window = console.window
         await window.install(window.current_ws_id, str(signed))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import subprocess
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,28 @@ def mcpb(*args: str | Path, cwd: Path | None = None) -> str:
 
 def pack(folder: Path, archive: Path) -> Path:
     mcpb("pack", folder, archive)
+    return archive
+
+
+PACK_CACHE = ROOT / ".ci-tools" / "packed"
+
+
+def pack_once(folder: Path, archive: Path) -> Path:
+    """``pack``, cached by the folder's content digest (a demo bundle, which rarely changes).
+
+    A demo bundle vendors the SDK in server/lib (45 MB): ``mcpb pack`` takes 13 s
+    on an idle 2-core machine, so every test that needs "a real server packed by the
+    official CLI" shares one pack per content, across test processes and runs.
+    """
+    from core.bundles import tree_digest
+
+    cached = PACK_CACHE / f"{folder.name}-{tree_digest(folder)[:16]}.mcpb"
+    if not cached.is_file():
+        PACK_CACHE.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=PACK_CACHE) as where:
+            made = pack(folder, Path(where) / cached.name)
+            os.replace(made, cached)  # atomic: a parallel test sees all of it or nothing
+    shutil.copyfile(cached, archive)
     return archive
 
 
