@@ -12,5 +12,20 @@ from core.secrets.choice import SECRETS_ENV
 
 os.environ[SECRETS_ENV] = "file"
 
+
+def pytest_sessionstart(session: object) -> None:
+    """Vendor the python bundles' server/lib when this clone skipped ``make install``."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "resources" / "bundles" / "vendor.py"
+    spec = importlib.util.spec_from_file_location("bundle_vendor", path)
+    assert spec is not None and spec.loader is not None
+    vendor = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(vendor)
+    if vendor.missing():
+        vendor.main([])
+
+
 # A fixture bundle's vendored dependencies (server/lib) ship their own tests: not ours.
 collect_ignore_glob = ["fixtures/bundles/*/server/lib/*"]

@@ -96,12 +96,29 @@ def vendor(bundle: Path) -> bool:
     return True
 
 
-def main(argv: list[str]) -> int:
-    bundles = [Path(a).resolve() for a in argv] or [
-        d for root in SEARCHED if root.is_dir() for d in sorted(root.iterdir()) if d.is_dir()
+def default_bundles() -> list[Path]:
+    return [d for root in SEARCHED if root.is_dir() for d in sorted(root.iterdir()) if d.is_dir()]
+
+
+def missing() -> list[Path]:
+    """Bundles whose server/lib was never vendored (a clone that skipped ``make install``)."""
+    return [
+        b
+        for b in default_bundles()
+        if (b / "server" / "requirements.txt").is_file()
+        and not (b / "server" / "lib" / MARKER).is_file()
     ]
-    for bundle in bundles:
-        vendor(bundle)
+
+
+def main(argv: list[str]) -> int:
+    import fcntl
+
+    bundles = [Path(a).resolve() for a in argv] or default_bundles()
+    BUILDS.mkdir(parents=True, exist_ok=True)
+    with open(BUILDS / ".lock", "w") as lock:  # parallel test workers, two makes
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for bundle in bundles:
+            vendor(bundle)
     return 0
 
 
