@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 from gui.events_view import EventHistory, EventsView
 from gui.formatting import format_duration
 from gui.log_view import LogView
+from gui.offered_tabs import OfferedTabs
 from gui.start_failure_banner import StartFailureBanner
 from gui.tools_view import ToolsView
 
@@ -34,6 +35,7 @@ class DetailPane(QWidget):
         self.tabs.addTab(self.logs, "Logs")
         self.tabs.addTab(self.tools, "Tools")
         self.tabs.addTab(self.events, "Events")
+        self.offered = OfferedTabs(self.tabs, after=self.tools)  # Prompts, Resources
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
         layout.setSpacing(2)
@@ -78,6 +80,7 @@ class DetailPane(QWidget):
     def refresh(self) -> None:
         inst = self._instance()
         self.start_failure.update_for(inst, self._label)
+        self.offered.follow(self.gateway, self._key, inst)
         if inst is None:
             self.title.setText("Select a bundle to see its logs, tools and events.")
             self.tools.set_tools([], "No bundle selected.")

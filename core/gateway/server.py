@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.gateway import catalog, files, unixsock
+from core.gateway.console_requests import ConsoleRequests
 from core.gateway.records import CallLog, CallRecord, read_records
 from core.lifecycle import BundleUnavailable
 from core.redact import redact
@@ -68,7 +69,7 @@ class Client:
     busy: collections.Counter[str] = field(default_factory=collections.Counter, repr=False)
 
 
-class Gateway:
+class Gateway(ConsoleRequests):
     """Use :meth:`start`; :meth:`close` before the Host shuts down (see there)."""
 
     def __init__(self, host: Host, *, call_timeout: float = 120.0) -> None:

@@ -12,13 +12,19 @@ Configuration, as mapped by the bundle's ``manifest.json``:
 Only top-level ``*.md`` / ``*.txt`` files are notes. Note names are plain file
 names: no separators, no leading dot, so a tool call can never reach outside
 the configured folders. Only the standard library and ``mcp`` are imported.
+
+Besides tools it serves resources (``notes://index``, the template
+``notes://note/{name}``, and a binary ``notes://icon.png``) and one prompt,
+``summarize_note``: the console's Resources and Prompts tabs show them.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import struct
 import sys
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
 SERVER_NAME = "demo-notes"
 SERVER_VERSION = "1.0.0"
@@ -256,6 +262,86 @@ def find_notes(
                 found.append((path.stat().st_mtime, {"root": index, "name": path.name}))
     found.sort(key=lambda item: item[0], reverse=True)
     return {"notes": [note for _mtime, note in found[:limit]], "total": len(found)}
+
+
+# -- resources and a prompt: what the console's Resources and Prompts tabs show --------
+
+
+@mcp.resource(
+    "notes://index",
+    name="index",
+    title="Notes index",
+    description="Every note of every root, one line each (Markdown).",
+    mime_type="text/markdown",
+)
+def notes_index() -> str:
+    lines = ["# Notes", ""]
+    for index, root in enumerate(ROOTS):
+        for path in _iter_notes(root):
+            lines.append(f"- {path.name} (root {index}, {path.stat().st_size} bytes)")
+    if len(lines) == 2:
+        lines.append("No notes yet.")
+    return "\n".join(lines) + "\n"
+
+
+@mcp.resource(
+    "notes://note/{name}",
+    name="note",
+    title="A note",
+    description="One note of the notes folder (root 0), by file name.",
+    mime_type="text/plain",
+)
+def note_resource(name: str) -> str:
+    try:
+        return _read_text(_note_path(ROOTS[0], name))
+    except ToolError as exc:  # the client reads the reason, not a traceback
+        raise ResourceError(str(exc)) from None
+
+
+def _icon_png(side: int = 16) -> bytes:
+    """A small note icon (a yellow page with ruled lines), drawn without any library."""
+    rows = []
+    for y in range(side):
+        row = bytearray([0])  # filter type: none
+        for x in range(side):
+            edge = x in (1, side - 2) or y in (0, side - 1)
+            ruled = y % 4 == 3 and 3 <= x <= side - 4
+            row += bytes((90, 90, 90, 255) if edge or ruled else (255, 214, 92, 255))
+        rows.append(bytes(row))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )
+
+
+@mcp.resource(
+    "notes://icon.png",
+    name="icon",
+    title="Icon",
+    description="The bundle's icon, a binary resource (PNG).",
+    mime_type="image/png",
+)
+def icon() -> bytes:
+    return _icon_png()
+
+
+@mcp.prompt(
+    name="summarize_note",
+    title="Summarize a note",
+    description="Ask the model for a summary of one note, as bullets or a paragraph.",
+)
+def summarize_note(name: str, style: str = "bullets") -> str:
+    text = _read_text(_note_path(ROOTS[0], name))
+    shape = "three short bullet points" if style != "paragraph" else "one short paragraph"
+    return f"Summarize the note {name!r} in {shape}:\n\n{text}"
 
 
 def main() -> None:
