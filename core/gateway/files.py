@@ -35,9 +35,9 @@ def write_token(data_dir: Path) -> str:
     """A fresh token for this console's lifetime (0600, atomic, in the 0700 folder)."""
     import secrets
 
-    from core.atomic import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, atomic_write_bytes, ensure_dir
+    from core.atomic import PRIVATE_FILE_MODE, atomic_write_bytes, ensure_private_dir
 
-    ensure_dir(service_dir(data_dir), PRIVATE_DIR_MODE)
+    ensure_private_dir(service_dir(data_dir), Path(data_dir))  # never through a link
     token = secrets.token_urlsafe(32)
     atomic_write_bytes(token_path(data_dir), token.encode(), mode=PRIVATE_FILE_MODE)
     return token

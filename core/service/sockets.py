@@ -36,8 +36,15 @@ def control_socket_path(data_dir: Path) -> Path:
 
 
 def ensure_service_dir(data_dir: Path) -> Path:
-    """Create ``<data>/service`` 0700 (and tighten one found looser)."""
+    """Create ``<data>/service`` 0700 (and tighten one found looser).
+
+    A symlinked ``service/`` raises DataError naming it: the sockets, the token
+    and the chmod would all land on whatever it points at.
+    """
+    from core.atomic import refuse_links  # here: the CLI path imports this module
+
     folder = service_dir(data_dir)
+    refuse_links(folder, Path(data_dir))
     folder.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     if folder.stat().st_mode & 0o777 != PRIVATE_DIR_MODE:
         os.chmod(folder, PRIVATE_DIR_MODE)

@@ -17,6 +17,7 @@ from core.errors import DataError
 from core.gateway import files
 from core.gateway.records import CallLog, CallRecord
 from core.host import Host
+from core.service.sockets import ensure_service_dir
 from core.states import BundleState
 from tests.reliability.support import opened, write_bundle, ws_name
 
@@ -111,6 +112,20 @@ async def _call_record(host: Host, ws: str, caplog: pytest.LogCaptureFixture) ->
     return "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
 
 
+async def _serve(host: Host, ws: str, caplog: pytest.LogCaptureFixture) -> str:
+    """What `serve` and the gateway do first: the 0700 service folder, then the token."""
+    said = []
+    for step in (
+        lambda: ensure_service_dir(host.data_dir),
+        lambda: files.write_token(host.data_dir),
+    ):
+        try:
+            step()
+        except DataError as exc:
+            said.append(str(exc))
+    return "\n".join(said) if len(said) == 2 else "written"
+
+
 async def _open(host: Host, ws: str, caplog: pytest.LogCaptureFixture) -> str:
     """Only open: the start-up sweeps and scans, the workspace load."""
     if ws in {w.id for w in host.workspaces()}:  # loaded through the link: may be saved over
@@ -146,6 +161,7 @@ CASES = {
     "credentials folder (temp sweep)": ("workspaces/{ws}/credentials", _save_credentials),
     "bundles/": ("bundles", _install),
     "history/": ("history", _start),
+    "service/ (sockets, gateway token)": ("service", _serve),
 }
 
 
