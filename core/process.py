@@ -34,7 +34,7 @@ from core.memory import trim_soon
 from core.models import LaunchSpec, ToolInfo
 from core.proctable import start_since_boot
 from core.redact import Redactor
-from core.sandbox import Isolation, wrap
+from core.sandbox import Isolation, spawn
 
 if TYPE_CHECKING:
     from mcp.client.session import ClientSession
@@ -146,17 +146,13 @@ def _spawn(spec: LaunchSpec, token: str) -> tuple[subprocess.Popen[bytes], Isola
 
     The command runs inside the bundle's sandbox when one can be made (core.sandbox).
     """
-    argv, isolation = wrap([spec.command, *spec.args], spec.env, spec.cwd, spec.sandbox)
-    popen = subprocess.Popen(
-        argv,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**spec.env, SPAWN_ENV: token},
-        cwd=spec.cwd,
+    return spawn(
+        [spec.command, *spec.args],
+        {**spec.env, SPAWN_ENV: token},
+        spec.cwd,
+        spec.sandbox,
         start_new_session=True,
     )
-    return popen, isolation
 
 
 class BundleProcess:
@@ -738,8 +734,10 @@ class BundleProcess:
             return
         self._signal_group(signal.SIGTERM)
         deadline = time.monotonic() + 1.0
+        delay = 0.001  # a sandbox's init outlives its monitor by about a millisecond
         while time.monotonic() < deadline and _group_alive(self.pid):
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.02)
         if _group_alive(self.pid):
             self._signal_group(signal.SIGKILL)
 

@@ -7,6 +7,7 @@ README's "What a bundle can and cannot touch" says what it covers and what not.
 from core.sandbox.bwrap import availability, wrap
 from core.sandbox.defaults import default_policy, gui_settings_dir, planned_isolation
 from core.sandbox.policy import Isolation, Network, SandboxPolicy
+from core.sandbox.spawn import spawn
 
 __all__ = [
     "Isolation",
@@ -16,5 +17,6 @@ __all__ = [
     "default_policy",
     "gui_settings_dir",
     "planned_isolation",
+    "spawn",
     "wrap",
 ]

@@ -357,16 +357,15 @@ async def test_protocol_breakage_is_a_clear_error(quick_rig: Rig, flag: str, mes
     rig = quick_rig
     server = flag.strip("-")
     await rig.install(server, flag, script=CHAOS)
-    if flag == "--close-stdout":
-        # Known gap: under bubblewrap the wrapper keeps its copy of stdout open, so a
-        # server closing its own is only seen at the handshake timeout. Unconfined here.
-        rig.host.set_sandbox(rig.ws, server, isolated=False)
     started = time.monotonic()
     result = await rig.host.lifecycle.start_bundle(server, rig.ws)
     assert time.monotonic() - started < 1.0 + STOP_BOUND
     assert result.outcome == "failed" and message in (result.error or ""), result.error
     assert rig.inst(server).state is S.DEAD
     assert rig.pids(server) == []
+    if flag == "--close-stdout" and rig.host.isolation(rig.ws, server).isolated:
+        # confined too: bwrap's own copies of fds 0-2 must not hide the close
+        assert "isolated (bubblewrap)" in rig.host.lifecycle.log_path(server, rig.ws).read_text()
 
 
 async def test_stderr_flood_keeps_logs_capped_and_the_loop_responsive(rig: Rig) -> None:

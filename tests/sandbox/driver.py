@@ -139,6 +139,40 @@ async def descendants(host: Host, work: Path, args: dict) -> dict:
     return {"spawned": spawned, "running_before": running, "left_after": _sleepers(args["seconds"])}
 
 
+async def fallback(host: Host, work: Path, args: dict) -> dict:
+    """One bundle whose sandbox bwrap cannot build (its bind source is gone), one fine."""
+    from core.lifecycle import BundleLifecycleManager
+    from core.models import LaunchSpec
+    from core.sandbox import default_policy
+
+    data = work / "engine"
+    (data / "bundles" / "fine").mkdir(parents=True)
+    server = write_bundle(work / "src" / "fallback", "fallback") / "server.py"
+    dirs = {"broken": data / "bundles" / "gone", "fine": data / "bundles" / "fine"}
+
+    def spec(name: str, ws: str) -> LaunchSpec:
+        env = {"PATH": os.environ["PATH"], "SECRET": f"{name}-value"}
+        policy = default_policy(data, dirs[name])
+        return LaunchSpec(PYTHON, (str(server),), env, cwd=str(work), sandbox=policy)
+
+    lc = BundleLifecycleManager(spec, work / "engine-logs")
+    out: dict = {}
+    try:
+        for name in dirs:
+            lc.register(name, "ws")
+            result = await lc.start_bundle(name, "ws")
+            out[f"ok_{name}"] = result.ok
+            inst = lc.get_instance(name, "ws")
+            assert inst is not None and inst.isolation is not None
+            out[f"summary_{name}"] = inst.isolation.summary()
+            env = await lc.call_tool(name, "ws", "env", {"key": "SECRET"})
+            out[f"env_{name}"] = json.loads(env.content[0].text)
+            out[f"log_{name}"] = lc.log_path(name, "ws").read_text()
+    finally:
+        await lc.shutdown()
+    return out
+
+
 def _sleepers(seconds: str) -> int:
     found = 0
     for proc in psutil.process_iter(["cmdline", "status"]):
@@ -157,7 +191,12 @@ async def main() -> None:
     os.environ.update(XDG_DATA_HOME=str(work / "share"))
     host = await Host.open(work / "data", **FAST)
     try:
-        fn = {"hostile": hostile, "network": network, "descendants": descendants}[scenario]
+        fn = {
+            "hostile": hostile,
+            "network": network,
+            "descendants": descendants,
+            "fallback": fallback,
+        }[scenario]
         report = await fn(host, work, json.loads(raw))
     finally:
         await host.shutdown()

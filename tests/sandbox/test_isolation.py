@@ -125,3 +125,20 @@ def test_setsid_helpers_with_scrubbed_env_are_gone_after_stop(work: Path, uid: i
     report = run("descendants", work, uid, count=20, seconds=seconds)
     assert report["spawned"] == "spawned" and report["running_before"] == 20
     assert report["left_after"] == 0
+
+
+def test_a_sandbox_bwrap_cannot_build_starts_not_isolated_with_bwraps_reason(
+    work: Path, uid: int
+) -> None:
+    report = run("fallback", work, uid)
+    gone = work / "engine" / "bundles" / "gone"
+    reason = f"Can't find source path {gone}: No such file or directory"
+    assert report["ok_broken"] and report["env_broken"] == "broken-value"
+    assert (
+        report["summary_broken"]
+        == f"not isolated: bubblewrap could not set up its sandbox ({reason})"
+    )
+    assert report["summary_broken"] in report["log_broken"]
+    # the failure was that bundle's own: the next one is confined as usual
+    assert report["ok_fine"] and report["env_fine"] == "fine-value"
+    assert report["summary_fine"] == "isolated (bubblewrap), network allowed"
