@@ -13,7 +13,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.atomic import ensure_private_dir, refuse_links
@@ -41,7 +41,7 @@ class CallRecord:
     outcome: str
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        return json.dumps(vars(self), sort_keys=True)  # flat fields: no asdict() deep copy
 
 
 class CallLog:
@@ -51,6 +51,10 @@ class CallLog:
         self.path = path
         self.max_bytes = max_bytes
         self._subscribers: list[Callable[[CallRecord], None]] = []
+        #: kept open between calls (an open per call cost more than the rest of
+        #: the record); reopened when the file was rotated or removed
+        self._fd: int | None = None
+        self._size = 0
 
     def subscribe(self, callback: Callable[[CallRecord], None]) -> Callable[[], None]:
         self._subscribers.append(callback)
@@ -73,17 +77,35 @@ class CallLog:
                 log.exception("call record subscriber failed")
 
     def _append(self, line: str) -> None:
+        data = line.encode()
+        fd = self._fd
+        if fd is not None and os.fstat(fd).st_nlink == 0:  # removed (or replaced) under us
+            self.close()
+            fd = None
+        if fd is None:
+            fd = self._open()
+        if self._size and self._size + len(data) > self.max_bytes:
+            self.close()
+            os.replace(self.path, self.path.with_name(self.path.name + ".1"))
+            fd = self._open()
+        os.write(fd, data)
+        self._size += len(data)
+
+    def _open(self) -> int:
+        """Open (once, not per call) the record; an fd kept open never follows a link
+        swapped in later, and a reopen checks for links again."""
         # <data>/logs/calls.jsonl: a symlinked logs/ or file is refused (DataError naming it)
         refuse_links(self.path, self.path.parent.parent)
         ensure_private_dir(self.path.parent, self.path.parent.parent)
-        with contextlib.suppress(FileNotFoundError):
-            if self.path.stat().st_size + len(line) > self.max_bytes:
-                os.replace(self.path, self.path.with_name(self.path.name + ".1"))
-        fd = os.open(self.path, _OPEN_FLAGS, 0o600)
-        try:
-            os.write(fd, line.encode())
-        finally:
-            os.close(fd)
+        fd = self._fd = os.open(self.path, _OPEN_FLAGS, 0o600)
+        self._size = os.fstat(fd).st_size
+        return fd
+
+    def close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
 
 
 def read_records(path: Path) -> Iterator[dict[str, object]]:

@@ -133,6 +133,7 @@ class Gateway(ConsoleRequests):
         for path in (files.socket_path(self.data_dir), files.token_path(self.data_dir)):
             with contextlib.suppress(OSError):
                 path.unlink()
+        self.calls.close()
 
     def _track(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
@@ -320,6 +321,10 @@ class Gateway(ConsoleRequests):
         server.add_notification_handler(
             "notifications/initialized", types.NotificationParams, initialized
         )
+        # The SDK's tracing middleware is a no-op without an exporter, but not free per call.
+        server.middleware[:] = [
+            m for m in server.middleware if type(m).__name__ != "OpenTelemetryMiddleware"
+        ]
         # Not the deprecated on_roots_list_changed= (it warns on every connection).
         server.add_notification_handler(
             "notifications/roots/list_changed", types.NotificationParams, roots_changed
