@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 RESPAWN_STATES = frozenset(
     {BundleState.RUNNING, BundleState.STARTING, BundleState.CRASHED, BundleState.DEAD}
 )
+#: an icon larger than this is not shown (the details view and the table)
+_MAX_ICON_BYTES = 1 << 20
 _OUTCOMES = {
     "respawned": "respawned",
     "protected": "protected",
@@ -792,6 +794,38 @@ class Host:
             "previous_version": bundle.previous.version if bundle.previous else None,
         }
 
+    def bundle_icon(self, ws_id: str, server_name: str, size: int = 32) -> bytes | None:
+        """The manifest's icon file (bytes), the ``icons`` entry nearest ``size`` first.
+
+        For the details view and the bundle table: the GUI never reads the data dir
+        itself. None when the manifest names none, or the file is missing, larger
+        than 1 MiB, or resolves outside the bundle folder.
+        """
+        _ws, bundle = self._bundle(ws_id, server_name)
+        m = self._manifest_for(bundle)
+        root = self.paths.bundle_dir(bundle.bundle_dir)
+
+        def distance(icon: Any) -> int:
+            width = icon.size.split("x")[0]
+            return abs(int(width) - size) if width.isdigit() else 10_000
+
+        candidates = [i.src for i in sorted(m.icons, key=distance) if i.theme in (None, "light")]
+        if m.icon:
+            candidates.append(m.icon)
+        real_root = os.path.realpath(root)
+        for rel in candidates:
+            path = os.path.realpath(root / rel)
+            if not path.startswith(real_root + os.sep):
+                continue
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read(_MAX_ICON_BYTES + 1)
+            except OSError:
+                continue
+            if data and len(data) <= _MAX_ICON_BYTES:
+                return data
+        return None
+
     def signature(self, ws_id: str, server_name: str) -> signatures.SignatureInfo | None:
         """What the signature check said at install (None for entries older than the check)."""
         return self._bundle(ws_id, server_name)[1].signature
@@ -822,7 +856,9 @@ class Host:
 
         async def one(b: InstalledBundle) -> bulk.BulkItem:
             try:
-                label = self._manifest_for(b).label
+                m = self._manifest_for(b)
+                # a second copy is told apart by its server name, as in the table
+                label = m.label if b.server_name == m.name else f"{m.label} ({b.server_name})"
             except ConsoleError:
                 label = b.server_name
             inst = lc.get_instance(b.server_name, ws_id)

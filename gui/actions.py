@@ -51,6 +51,9 @@ class BundleActions(QObject):
             "&Protected", "configure", None, "Protect the bundle: refuse restarts and uninstall"
         )
         self.protect.setCheckable(True)
+        self.rollback = make(
+            "Roll &Back", "restart", None, "Go back to the version the last update replaced"
+        )
         # Delete must not fire while typing in the filter or search boxes.
         self.uninstall.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.bundle_actions = [
@@ -69,6 +72,7 @@ class BundleActions(QObject):
         if inst is None:
             for action in self.bundle_actions:
                 action.setEnabled(False)
+            self.rollback.setEnabled(False)
             return
         state = str(inst.state)
         protected = bool(inst.protected)
@@ -90,3 +94,12 @@ class BundleActions(QObject):
             action.setStatusTip(tip + why)
         setup = " (configure it first)" if inst.needs_setup else ""
         self.start.setStatusTip("Start the bundle" + setup)
+
+    def set_rollback(self, previous_version: str | None, protected: bool) -> None:
+        """Offer Roll Back while an update's previous version is kept (core says which)."""
+        self.rollback.setEnabled(previous_version is not None and not protected)
+        self.rollback.setText(
+            f"Roll &Back to {previous_version}" if previous_version else "Roll &Back"
+        )
+        tip = "Go back to the version the last update replaced"
+        self.rollback.setStatusTip(tip + (" (protected bundle)" if protected else ""))

@@ -18,6 +18,18 @@ from gui.tasks import async_slot
 class BundleCommandsMixin:
     """Part of the main window (see the module docstring)."""
 
+    def _bundle_icon(self, ws_id: str, server_name: str) -> Any:
+        """The manifest's icon for the table's name column (None: it has none)."""
+        from PySide6.QtGui import QIcon
+
+        from gui.bundle_details_view import pixmap_from
+
+        try:
+            pixmap = pixmap_from(self.host.bundle_icon(ws_id, server_name, 16), 32)
+        except Exception:
+            return None
+        return QIcon(pixmap) if pixmap is not None else None
+
     def _label_of(self, key: tuple[str, str]) -> str:
         row = self.bundles.row_for(*key)
         if row is None:

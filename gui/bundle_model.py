@@ -67,6 +67,8 @@ class Label(NamedTuple):
     display_name: str
     version: str
     alias: str = ""
+    #: the manifest's icon (a QIcon), shown before the name; None when it has none
+    icon: Any = None
 
 
 @dataclass
@@ -123,6 +125,13 @@ class BundleTableModel(QAbstractTableModel):
             except Exception:  # a broken manifest must not hide the row
                 pass
         return Row(inst.ws_id, inst.server_name, label, inst)
+
+    def relabel(self, ws_id: str, server_name: str) -> None:
+        """Re-describe a row from its manifest (after an update or a roll back)."""
+        i = self._pos.get((ws_id, server_name))
+        if i is not None:
+            self._rows[i] = self._make_row(self._rows[i].inst)
+            self.refresh_row(ws_id, server_name)
 
     def _reindex(self) -> None:
         self._pos = {row.key: i for i, row in enumerate(self._rows)}
@@ -291,6 +300,8 @@ class BundleTableModel(QAbstractTableModel):
             )
         if role == LABEL_ROLE:
             return label
+        if role == Qt.ItemDataRole.DecorationRole:
+            return label.icon
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:

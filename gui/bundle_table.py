@@ -30,6 +30,11 @@ class NameDelegate(QStyledItemDelegate):
             return
         draw_item_frame(self, painter, option, index)
         r = option.rect.adjusted(8, 0, -6, 0)
+        if label.icon is not None:  # the manifest's icon, before the name
+            side = min(16, r.height() - 4)
+            box = QRect(r.left(), r.center().y() - side // 2 + 1, side, side)
+            label.icon.paint(painter, box)
+            r = r.adjusted(side + 6, 0, 0, 0)
         main = QFont(option.font)
         main.setWeight(QFont.Weight.Medium)
         small = QFont(option.font)

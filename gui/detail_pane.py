@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
+from gui.bundle_details_view import BundleDetailsView
 from gui.events_view import EventHistory, EventsView
 from gui.formatting import format_duration
 from gui.log_view import LogView
@@ -36,6 +37,8 @@ class DetailPane(QWidget):
         self.tabs.addTab(self.tools, "Tools")
         self.tabs.addTab(self.events, "Events")
         self.offered = OfferedTabs(self.tabs, after=self.tools)  # Prompts, Resources
+        self.details = BundleDetailsView(self)  # manifest metadata and provenance
+        self.tabs.addTab(self.details, "Details")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
         layout.setSpacing(2)
@@ -75,6 +78,7 @@ class DetailPane(QWidget):
                 lambda: lc.log_path(server, ws_id),
             )
             self.events.set_key(key)
+        self.details.show_key(key)
         self.refresh()
 
     def refresh(self) -> None:

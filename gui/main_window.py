@@ -189,12 +189,14 @@ class MainWindow(
         a.restart.triggered.connect(lambda: self.restart_selected())
         a.uninstall.triggered.connect(self.ask_uninstall)
         a.protect.toggled.connect(self.set_protected)
+        a.rollback.triggered.connect(lambda: self.rollback_selected())
         self.bridge.event.connect(self._on_event)
         self.workspace_panel.selected.connect(self._on_workspace_selected)
         self.workspace_panel.createRequested.connect(self.create_workspace)
         self.workspace_panel.renameRequested.connect(self.rename_workspace)
         self.workspace_panel.deleteRequested.connect(self.delete_workspace)
         self.workspace_panel.connectRequested.connect(self.open_connect)
+        self.workspace_panel.bulkRequested.connect(self.bulk_action)
         self.filter_box.textChanged.connect(self.proxy.set_text)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._on_bundle_selected())
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -218,6 +220,10 @@ class MainWindow(
         self.detail.data_dir = host.data_dir
         self.detail.secrets_summary = host.secrets_status().summary
         self.detail.isolation_for = lambda ws, server: host.isolation(ws, server).summary()
+        self.detail.details.fetch = lambda ws, server: (
+            host.bundle_details(ws, server),
+            host.bundle_icon(ws, server, 64),
+        )
         self.bridge.connect_lifecycle(self.lc)
         if host.history is not None:
             self.history.attach(host.history.store)
@@ -253,7 +259,7 @@ class MainWindow(
     def _describe(self, ws_id: str, server_name: str) -> Label:
         manifest = self.host.manifest(ws_id, server_name)
         alias = server_name if server_name != manifest.name else ""
-        return Label(manifest.label, manifest.version, alias)
+        return Label(manifest.label, manifest.version, alias, self._bundle_icon(ws_id, server_name))
 
     # -- selection ----------------------------------------------------------------------
 
@@ -339,6 +345,7 @@ class MainWindow(
     def _sync_actions(self) -> None:
         loaded = self.host is not None and self.current_ws_id is not None
         self.bundle_actions.update_for(self.current_instance(), loaded=loaded)
+        self._sync_rollback()
 
     # -- live updates -------------------------------------------------------------------
 

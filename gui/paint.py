@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QIcon, QPainter
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 
@@ -18,6 +18,7 @@ def draw_item_frame(
     opt = QStyleOptionViewItem(option)
     delegate.initStyleOption(opt, index)
     opt.text = ""
+    opt.icon = QIcon()  # the delegate paints any decoration itself
     style = opt.widget.style() if opt.widget else None
     if style is not None:
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)

@@ -41,6 +41,9 @@ class MenusMixin:
         ):
             ws_menu.addAction(action)
         ws_menu.addSeparator()
+        for action in self.workspace_panel.bulk_actions:
+            ws_menu.addAction(action)
+        ws_menu.addSeparator()
         ws_menu.addAction(self.workspace_panel.connect_action)
         bundles_menu = bar.addMenu("&Bundles")
         bundles_menu.addAction(a.install)
@@ -53,6 +56,7 @@ class MenusMixin:
         bundles_menu.addAction(a.restart)
         bundles_menu.addSeparator()
         bundles_menu.addAction(a.protect)
+        bundles_menu.addAction(a.rollback)
         bundles_menu.addAction(a.uninstall)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.find_action)
@@ -107,6 +111,7 @@ class MenusMixin:
                 a.configure,
                 None,
                 a.protect,
+                a.rollback,
                 a.uninstall,
             ):
                 if action is None:

@@ -1,4 +1,4 @@
-"""Create, rename and delete workspaces from the workspace panel.
+"""Create, rename and delete workspaces, and Start/Stop/Restart All, from the workspace panel.
 
 A mixin of :class:`gui.main_window.MainWindow`; it uses the window's models and views.
 """
@@ -60,3 +60,21 @@ class WorkspaceCommandsMixin:
         self.bundles.remove_workspace(ws_id)
         self.workspaces.sync(self.host.workspaces())
         self.show_status(f"Deleted workspace “{name}”.")
+
+    @async_slot(str, str)
+    async def bulk_action(self, verb: str, ws_id: str) -> None:
+        """Start/Stop/Restart All: core paces them like a mass start; one summary here."""
+        if self.host is None:
+            return
+        run = {"start": self.host.start_all, "stop": self.host.stop_all}.get(
+            verb, self.host.restart_all
+        )
+        name = self.workspaces.name_of(ws_id) or ws_id
+        doing = {"start": "Starting", "stop": "Stopping"}.get(verb, "Restarting")
+        self.show_status(f"{doing} every bundle in {name}…")
+        try:
+            result = await run(ws_id)
+        except Exception as exc:
+            self.show_status(f"Cannot {verb} all: {error_text(exc)}", error=True)
+            return
+        self.show_status(result.summary() + ".", error=not result.ok)

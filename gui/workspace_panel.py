@@ -35,6 +35,7 @@ class WorkspacePanel(QWidget):
     renameRequested = Signal(str, str)  # ws_id, new name
     deleteRequested = Signal(str)  # ws_id
     connectRequested = Signal(str)  # ws_id: "Connect a client…"
+    bulkRequested = Signal(str, str)  # "start" | "stop" | "restart", ws_id
 
     #: labels of a workspace's live bundles, named in the delete confirmation (set by the window)
     running_bundles: Callable[[str], list[str]] = staticmethod(lambda _ws_id: [])
@@ -76,6 +77,17 @@ class WorkspacePanel(QWidget):
         self.connect_action.setShortcut(QKeySequence("Ctrl+K"))
         self.connect_action.setStatusTip("Show the config an AI client needs to use this workspace")
         self.connect_action.triggered.connect(self._request_connect)
+        self.bulk_actions = []
+        for verb, text, tip in (
+            ("start", "&Start All", "Start every bundle of the workspace"),
+            ("stop", "St&op All", "Stop every bundle of the workspace (protected ones stay up)"),
+            ("restart", "R&estart All", "Restart every running bundle of the workspace"),
+        ):
+            action = QAction(action_icon(verb), text, self)
+            action.setObjectName(f"action_{verb}_all")
+            action.setStatusTip(tip)
+            action.triggered.connect(lambda _=False, v=verb: self._request_bulk(v))
+            self.bulk_actions.append(action)
 
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
@@ -102,6 +114,13 @@ class WorkspacePanel(QWidget):
         self.rename_action.setEnabled(has)
         self.delete_action.setEnabled(has)
         self.connect_action.setEnabled(has)
+        for action in self.bulk_actions:
+            action.setEnabled(has)
+
+    def _request_bulk(self, verb: str) -> None:
+        ws_id = self.current_ws_id()
+        if ws_id is not None:
+            self.bulkRequested.emit(verb, ws_id)
 
     def _request_connect(self) -> None:
         ws_id = self.current_ws_id()
@@ -132,6 +151,9 @@ class WorkspacePanel(QWidget):
         menu.addAction(self.new_action)
         menu.addAction(self.rename_action)
         menu.addAction(self.delete_action)
+        menu.addSeparator()
+        for action in self.bulk_actions:
+            menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.connect_action)
         menu.popup(self.view.viewport().mapToGlobal(pos))
