@@ -61,4 +61,6 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'core' has no attribute {name!r}")
     import importlib
 
-    return getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this hook
+    return value

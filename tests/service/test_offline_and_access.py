@@ -17,6 +17,7 @@ import pytest
 
 from core.demo import demo_bundle_dirs
 from tests.service.support import ENV, REPO, Serve, cli, cli_json
+from tests.users import system_user
 
 SECRET = "tok-offline-5c1e9a"
 
@@ -85,6 +86,9 @@ def test_cli_path_imports_neither_qt_nor_mcp(tmp_path: Path) -> None:
         "top = {m.split('.')[0] for m in sys.modules}\n"
         "heavy = sorted(top & {'PySide6', 'qasync', 'mcp', 'gui'})\n"
         "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
+        "engine = sorted(set(sys.modules) & {'pydantic', 'platformdirs', 'asyncio',"
+        " 'core.models', 'core.states', 'core.sandbox'})\n"
+        "print('ENGINE=' + ','.join(engine), file=sys.stdout)\n"
         "sys.exit(rc)\n"
     )
     data_dir = tmp_path / "data"
@@ -99,25 +103,26 @@ def test_cli_path_imports_neither_qt_nor_mcp(tmp_path: Path) -> None:
             timeout=90,
         )
         assert proc.returncode == 0, proc.stderr
+        engine.append(proc.stdout.rsplit("ENGINE=", 1)[1].strip())
         return proc.stderr.rsplit("HEAVY=", 1)[1].strip()
+
+    engine: list[str] = []
 
     assert heavy("status") == ""  # offline: the data dir opened directly
     serve = Serve(data_dir, "--no-restore")
     try:
         serve.wait_listening()
         assert heavy("status") == ""
+        # with a console running, a request is all it does: none of the engine's
+        # models, no pydantic, no asyncio (core/__init__ imports lazily)
+        assert engine[-1] == ""
         assert heavy("workspace", "list") == ""
     finally:
         assert serve.terminate() == 0
 
 
 def _unprivileged_user() -> pwd.struct_passwd:
-    name = "bcsvc_other"
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", name], check=True)
-        return pwd.getpwnam(name)
+    return system_user("bcsvc_other")
 
 
 def _connect_as(uid: int, gid: int, address: str) -> str:
