@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from core.lifecycle import BundleLifecycleManager
+from core.lifecycle import BundleLifecycleManager, LifecycleHooks
 from core.models import LifecycleEvent
+from core.orphans import OrphanRecord
 from core.states import TRANSITIONS, BundleState, IllegalTransition, check_transition
 from tests.core.engine_support import SpecTable, make_manager
 from tests.procs import marked_processes, pid_alive, proc_env, wait_for
@@ -117,15 +118,43 @@ async def test_missing_command_is_dead_with_clear_error(lc, table):
 
 
 async def test_handshake_timeout_marks_dead_and_kills_process(table, tmp_path):
-    lc = make_manager(table, tmp_path, handshake_timeout=0.5)
+    """A server that never answers ``initialize`` (nor exits by itself) is given up on.
+
+    Order and outcome, not a stopwatch: one spawn, no retry; its process is gone
+    (killed: it would hang forever) before start_bundle returns; the bundle went
+    STARTING -> DEAD, and the error names the configured timeout.
+    """
+    journal: list[tuple[str, object]] = []
+
+    def on_process(server: str, ws: str, rec: OrphanRecord | None) -> None:
+        # recorded before Popen (pid 0), then with its pid; None once it is gone
+        journal.append(("gone", None) if rec is None else ("recorded", rec.pid or None))
+
+    lc = make_manager(
+        table, tmp_path, handshake_timeout=0.5, hooks=LifecycleHooks(on_process=on_process)
+    )
     table.add("hang", WS, "--hang-init")
     lc.register("hang", WS)
-    started = time.monotonic()
+
+    def on_event(event: LifecycleEvent) -> None:
+        if event.kind == "transition":
+            journal.append(("transition", (event.previous, event.state)))
+
+    lc.subscribe(on_event)
     result = await lc.start_bundle("hang", WS)
-    assert time.monotonic() - started < 5
+    journal.append(("returned", result.outcome))
     assert not result.ok and "within 0.5 s" in result.error
-    assert lc.get_instance("hang", WS).state is S.DEAD
-    assert marked_processes(table.tag) == {}
+    [pid] = [value for what, value in journal if what == "recorded" and value]
+    assert isinstance(pid, int) and not pid_alive(pid) and marked_processes(table.tag) == {}
+    assert journal == [
+        ("transition", (S.STOPPED, S.STARTING)),
+        ("recorded", None),
+        ("recorded", pid),
+        ("gone", None),
+        ("transition", (S.STARTING, S.DEAD)),
+        ("returned", result.outcome),
+    ]
+    assert lc.get_instance("hang", WS).state is S.DEAD and lc.spawn_count == 1
     await lc.shutdown()
 
 
