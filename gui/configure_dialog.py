@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.config_fields import UNSET, FieldEditor, StringEditor, make_editor
+from gui.save_test import SaveAndTest
 from gui.spinner import Spinner
 from gui.tasks import async_slot
 
@@ -203,6 +204,7 @@ class ConfigureDialog(QDialog):
         self._build_form()
         self._sync_mode(initial=True)
         self.revalidate()
+        self.save_test = SaveAndTest(self)  # gui.save_test: "Save & Test" and its check
         # A restart started elsewhere (Restart, the CLI, another save) is shown, and
         # followed until it ends: polled only while one is in progress.
         self._restart_timer = QTimer(self)

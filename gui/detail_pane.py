@@ -145,6 +145,7 @@ class DetailPane(QWidget):
         def remember(arguments: dict[str, Any]) -> None:
             if data_dir is not None:
                 settings.set_tool_arguments(data_dir, ws_id, server, tool_name, arguments)
+                settings.set_last_tried_tool(data_dir, ws_id, server, tool_name)
                 settings.sync()
 
         last = settings.tool_arguments(data_dir, ws_id, server, tool_name) if data_dir else {}

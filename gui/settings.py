@@ -99,5 +99,13 @@ class GuiSettings:
         key = f"{_data_dir_group(data_dir)}/tools/{_tool_key(ws_id, server, tool)}"
         self._qs.setValue(key, json.dumps(arguments, sort_keys=True))
 
+    def last_tried_tool(self, data_dir: Path, ws_id: str, server: str) -> str | None:
+        """The tool of a bundle last run in "Try a tool" (Configure's Save & test re-runs it)."""
+        raw = self._qs.value(f"{_data_dir_group(data_dir)}/tried/{_tool_key(ws_id, server, '')}")
+        return str(raw) if raw else None
+
+    def set_last_tried_tool(self, data_dir: Path, ws_id: str, server: str, tool: str) -> None:
+        self._qs.setValue(f"{_data_dir_group(data_dir)}/tried/{_tool_key(ws_id, server, '')}", tool)
+
     def sync(self) -> None:
         self._qs.sync()
