@@ -2,8 +2,9 @@
 
 Tab already walks the panes in order (the bundle table is one stop, not one
 per cell); these jump straight to one: Ctrl+1 the workspace list, Ctrl+2 the
-bundle filter, Ctrl+3 the bundle table, then Ctrl+4... each details tab in
-order (Logs first), whatever tabs the details pane has.
+bundle filter, Ctrl+3 the bundle table, then Ctrl+4... each details tab the
+pane is built with, in order (Logs first); a tab it shows only for some
+bundles (Prompts, Resources) is reached with Tab and the arrows.
 """
 
 from __future__ import annotations
@@ -29,9 +30,13 @@ def focus_target(page: QWidget) -> QWidget | None:
     return None
 
 
-def focus_tab(tabs: Any, index: int) -> None:
+def focus_tab(tabs: Any, page: QWidget) -> None:
+    """Show ``page`` and focus it (a page the pane has hidden for now is skipped)."""
+    index = tabs.indexOf(page)
+    if index < 0 or not tabs.isTabVisible(index):
+        return
     tabs.setCurrentIndex(index)
-    target = focus_target(tabs.widget(index))
+    target = focus_target(page)
     if target is not None:
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
@@ -46,7 +51,8 @@ def add_go_to_menu(window: Any, view_menu: QMenu) -> list[QAction]:
     ]
     tabs = window.detail.tabs
     for i in range(tabs.count()):
-        targets.append((tabs.tabText(i), lambda _checked=False, i=i: focus_tab(tabs, i)))
+        page = tabs.widget(i)  # bound to the page: tabs shown later shift the indices
+        targets.append((tabs.tabText(i), lambda _checked=False, p=page: focus_tab(tabs, p)))
     actions = []
     for n, (text, slot) in enumerate(targets[:9], start=1):
         action = QAction(text, window)

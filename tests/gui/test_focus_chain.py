@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from gui.main_window import MainWindow
 from tests.core.data.hosting import opened
@@ -61,17 +61,27 @@ async def test_tab_and_go_to_reach_every_pane(tmp_path: Path) -> None:
                     window, Qt.Key(Qt.Key.Key_0 + n), Qt.KeyboardModifier.ControlModifier
                 )
                 assert QApplication.focusWidget() is widget, (n, QApplication.focusWidget())
-            for i in range(detail.tabs.count()):
-                n = 4 + i
+            # Then one per details tab, bound to the page: a tab inserted later shifts
+            # the indices, not the shortcuts; a tab hidden for this bundle is skipped.
+            tabs = detail.tabs
+            pages = [tabs.widget(i) for i in range(tabs.count())]
+            assert [a.text() for a in keys[3:]] == [tabs.tabText(i) for i in range(len(pages))]
+            assert pages[0] is detail.logs and detail.events in pages
+            tabs.insertTab(1, QWidget(), "Inserted later")
+            for n, page in enumerate(pages, start=4):
+                before = tabs.currentWidget()
                 QTest.keyClick(
                     window, Qt.Key(Qt.Key.Key_0 + n), Qt.KeyboardModifier.ControlModifier
                 )
-                assert detail.tabs.currentIndex() == i
-                page = detail.tabs.widget(i)
+                if not tabs.isTabVisible(tabs.indexOf(page)):
+                    assert tabs.currentWidget() is before, n
+                    continue
+                assert tabs.currentWidget() is page, n
                 assert page.isAncestorOf(QApplication.focusWidget()), (
-                    i,
+                    n,
                     QApplication.focusWidget(),
                 )
+            tabs.removeTab(1)
             QTest.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
             assert QApplication.focusWidget() is detail.logs.text  # Logs lands on the lines
         finally:
