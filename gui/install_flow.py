@@ -149,7 +149,9 @@ class InstallFlowMixin:
         if outcome == "respawned":
             text += "; restarted with its settings"
         elif outcome == "needs_setup" or plan.diff.needs_setup:
-            names = ", ".join(plan.diff.needs_setup) or "a required setting"
+            manifest = self.host.manifest(ws_id, server_name)
+            names = ", ".join(manifest.field_label(k) for k in plan.diff.needs_setup)
+            names = names or "a required setting"
             text += f"; it needs setup ({names}): use Configure…"
         elif outcome != "saved_stopped":
             why = respawn.error if respawn is not None and respawn.error else outcome

@@ -169,6 +169,7 @@ async def render(out_dir: Path, data_dir: Path) -> list[Path]:
         written.append(grab(window, out_dir / "main-window-crashed.png"))
 
         written += await render_errors_and_lists(window, host, staging.id, out_dir)
+        written += await render_update_and_details(window, host, staging.id, out_dir)
 
         # The same demo on a dark palette: badges must stay readable.
         from gui.style import dark_palette
@@ -269,6 +270,62 @@ async def render_errors_and_lists(window: Any, host: Any, ws_id: str, out_dir: P
     await settle(0.2)
     written.append(grab(editor, out_dir / "workspace-name.png"))
     editor.reject()
+    return written
+
+
+async def render_update_and_details(
+    window: Any, host: Any, ws_id: str, out_dir: Path
+) -> list[Path]:
+    """The Update offer for Demo Vault 2.0.0 (with an icon), then its Details tab."""
+    import json
+    import shutil
+
+    from PySide6.QtCore import QRectF, Qt
+    from PySide6.QtGui import QColor, QFont, QImage, QPainter
+
+    written: list[Path] = []
+    src = Path(tempfile.mkdtemp(prefix="bundle-console-shots-v2-")) / "demo-vault"
+    shutil.copytree(host_bundles_root() / "demo-vault", src)
+    manifest = json.loads((src / "manifest.json").read_text())
+    uc = manifest["user_config"]
+    del uc["read_only"]
+    del manifest["server"]["mcp_config"]["env"]["VAULT_READ_ONLY"]
+    uc["region"] = {"type": "string", "title": "Region", "description": "Data region."}
+    uc["region"]["default"] = "eu"
+    manifest.update(
+        version="2.0.0",
+        icon="icon.png",
+        homepage="https://vault.example/",
+        support="https://vault.example/help",
+        privacy_policies=["https://vault.example/privacy"],
+    )
+    (src / "manifest.json").write_text(json.dumps(manifest))
+    image = QImage(64, 64, QImage.Format.Format_ARGB32)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(QColor("#6a1b9a"))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawRoundedRect(QRectF(2, 2, 60, 60), 14, 14)
+    painter.setPen(QColor("white"))
+    painter.setFont(QFont("DejaVu Sans", 30, QFont.Weight.Bold))
+    painter.drawText(QRectF(0, 0, 64, 64), Qt.AlignmentFlag.AlignCenter, "V")
+    painter.end()
+    image.save(str(src / "icon.png"))
+
+    window.select_workspace(ws_id)
+    await window.install(ws_id, str(src))
+    await wait_for(lambda: type(window._dialog).__name__ == "UpdateDialog")
+    dialog = window._dialog
+    await settle(0.3)
+    written.append(grab(dialog, out_dir / "update-dialog.png"))
+    dialog.update_button.click()
+    await wait_for(lambda: host.manifest(ws_id, "demo-vault").version == "2.0.0")
+    await settle(0.3)
+    window.select_bundle("demo-vault")
+    window.detail.tabs.setCurrentWidget(window.detail.details)
+    await settle(0.5)
+    written.append(grab(window, out_dir / "main-window-details.png"))
     return written
 
 

@@ -181,3 +181,26 @@ async def test_bulk_actions_one_summary(host: Host) -> None:
     host.set_protected("ws_team", "demo-clock", False)
     assert (await host.stop_all("ws_team")).summary() == "Stopped 3 of 3 bundles in Team"
     assert clock.state is BundleState.STOPPED
+
+
+async def test_bundle_icon_nearest_size_and_never_outside_the_folder(
+    host: Host, tmp_path: Path
+) -> None:
+    def with_icons(m: dict[str, Any]) -> None:
+        m["icon"] = "../../outside.png"  # resolves out of the bundle folder: never read
+        m["icons"] = [{"src": "small.png", "size": "16x16"}, {"src": "big.png", "size": "64x64"}]
+
+    folder = vault_version(tmp_path, "1.0.0", with_icons)
+    (folder / "small.png").write_bytes(b"small")
+    (folder / "big.png").write_bytes(b"big")
+    await host.install_bundle("ws_team", folder)
+    (tmp_path / "data" / "outside.png").write_bytes(b"outside")
+    assert host.bundle_icon("ws_team", "demo-vault", 16) == b"small"
+    assert host.bundle_icon("ws_team", "demo-vault", 48) == b"big"
+    for name in ("small.png", "big.png"):
+        (host.bundle_path("ws_team", "demo-vault") / name).unlink()
+    assert host.bundle_icon("ws_team", "demo-vault") is None  # not data/outside.png
+    details = host.bundle_details("ws_team", "demo-vault")
+    assert details["compatibility"]["platforms"] == ["darwin", "win32", "linux"]
+    assert details["bundle_dir"] == str(host.bundle_path("ws_team", "demo-vault"))
+    assert details["installed_at"] > 0 and details["previous_version"] is None
