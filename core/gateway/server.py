@@ -44,6 +44,11 @@ LIST_KINDS = ("tools", "resources", "prompts")
 #: After a console starts, a bundle left running last time counts as on its way
 #: (tools listed, calls wait) until restore has started it, at most this long.
 RESTORE_WINDOW = 30.0
+#: a list request waits this long for a bundle to list its resources again
+RELIST_TIMEOUT = 5.0
+#: bounds on a bundle's paginated resource/template/prompt lists
+MAX_LIST_PAGES = 100
+MAX_LISTED = 10_000
 #: server->client requests a bundle may make: (client capability, request, result type)
 SERVER_REQUESTS = {
     "sampling/createMessage": ("sampling", "CreateMessageRequest", "CreateMessageResult"),
@@ -273,9 +278,11 @@ class Gateway(ConsoleRequests):
             return types.ListToolsResult(tools=self.union(ws_id).tools)
 
         async def list_resources(ctx: Any, params: Any) -> Any:
+            await self._relist(ws_id)  # as the bundles serve them now, not as last listed
             return types.ListResourcesResult(resources=self.union(ws_id).resources)
 
         async def list_templates(ctx: Any, params: Any) -> Any:
+            await self._relist(ws_id)
             return types.ListResourceTemplatesResult(resource_templates=self.union(ws_id).templates)
 
         async def list_prompts(ctx: Any, params: Any) -> Any:
@@ -290,6 +297,9 @@ class Gateway(ConsoleRequests):
         async def read_resource(ctx: Any, params: Any) -> Any:
             uri = str(params.uri)
             server = self.union(ws_id).route_resource(uri)
+            if server is None:  # one a bundle serves since it was last listed?
+                await self._relist(ws_id)
+                server = self.union(ws_id).route_resource(uri)
             if server is None:
                 raise MCPError(types.INVALID_PARAMS, f"Unknown resource: {uri}")
             return await self._forward(client, server, "resource", lambda s: s.read_resource(uri))
@@ -685,6 +695,27 @@ class Gateway(ConsoleRequests):
             tools = method.startswith("notifications/tools")
             self._track(self._fetch(inst, inst._proc, tools=tools))
 
+    async def _relist(self, ws_id: str) -> None:
+        """List the running bundles' resources again (a client asked: it gets what they serve now).
+
+        The union keeps no copy a client would be answered from: contents are always
+        read from the bundle, and the list is fetched again for every list request
+        (a bundle may change it without a ``list_changed``). A bundle between two
+        processes keeps its last list meanwhile (a respawn changes nothing a client
+        sees); one that does not answer within RELIST_TIMEOUT keeps its last list too.
+        """
+        fetches = []
+        for inst in self.lifecycle.instances(ws_id):
+            proc = inst._proc
+            caps = proc.capabilities if proc is not None else None
+            if inst.state is S.RUNNING and caps is not None and caps.resources is not None:
+                fetches.append(
+                    asyncio.wait_for(self._fetch(inst, proc, tools=False), RELIST_TIMEOUT)
+                )
+        for outcome in await asyncio.gather(*fetches, return_exceptions=True):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome
+
     def _watch(self, inst: BundleInstance, proc: BundleProcess) -> None:
         """Fetch what the process offers besides tools."""
         caps = proc.capabilities
@@ -705,18 +736,36 @@ class Gateway(ConsoleRequests):
                 proc.tools = await proc._list_tools(session, types)
                 inst.tools = list(proc.tools)
             if caps is not None and caps.resources is not None:
-                extras.resources = list((await session.list_resources()).resources)
+                extras.resources = await _all_pages(session.list_resources, "resources")
                 with contextlib.suppress(Exception):
-                    result = await session.list_resource_templates()
-                    extras.templates = list(result.resource_templates)
+                    extras.templates = await _all_pages(
+                        session.list_resource_templates, "resource_templates"
+                    )
             if caps is not None and caps.prompts is not None:
-                extras.prompts = list((await session.list_prompts()).prompts)
+                extras.prompts = await _all_pages(session.list_prompts, "prompts")
         except Exception as exc:
             proc.log.note(f"gateway: listing what it offers failed: {exc}")
             return
         if inst._proc is proc:
             self._extras[inst.key] = extras
             self._refresh(inst.ws_id)
+
+
+async def _all_pages(list_page: Any, field_name: str) -> list[Any]:
+    """Every page of a paginated list (resources, templates, prompts), bounded."""
+    import mcp_types as types
+
+    items: list[Any] = []
+    cursor: str | None = None
+    for _ in range(MAX_LIST_PAGES):
+        result = await list_page(
+            params=types.PaginatedRequestParams(cursor=cursor) if cursor else None
+        )
+        items += getattr(result, field_name)
+        cursor = result.next_cursor
+        if not cursor or len(items) >= MAX_LISTED:
+            break
+    return items[:MAX_LISTED]
 
 
 async def _notify(session: Any, kinds: list[str]) -> None:

@@ -63,6 +63,17 @@ async def test_sdk_client_lists_calls_and_reads_resources_and_prompts(console: C
         prompt = await session.get_prompt("gateway-kit__greet", {"who": "Ada"})
         assert prompt.messages[0].content.text == "Say hello to Ada."
 
+        # Resources as the bundle serves them now: it adds one without list_changed, on
+        # its second resources/list page; the gateway keeps no copy of a list or a text.
+        await session.call_tool("gateway-kit__publish", {"name": "n1", "text": "one"})
+        resources = (await session.list_resources()).resources
+        assert [str(r.uri) for r in resources] == ["kit://readme", "kit://published/n1"]
+        assert (await session.read_resource("kit://published/n1")).contents[0].text == "one"
+        await session.call_tool("gateway-kit__publish", {"name": "n1", "text": "two"})
+        assert (await session.read_resource("kit://published/n1")).contents[0].text == "two"
+        await session.call_tool("gateway-kit__publish", {"name": "n2", "text": "new"})
+        assert (await session.read_resource("kit://published/n2")).contents[0].text == "new"
+
 
 def rotate_with_cli(data_dir: Path, token: str) -> dict[str, object]:
     """``bundle-console config set ... api_token=-``: the token on stdin, never in argv."""
