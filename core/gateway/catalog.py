@@ -16,6 +16,27 @@ from typing import Any
 
 from core.gateway.naming import prefixed
 
+#: bounds on a bundle's paginated resource/template/prompt lists
+MAX_LIST_PAGES = 100
+MAX_LISTED = 10_000
+
+
+async def all_pages(list_page: Any, field_name: str) -> list[Any]:
+    """Every page of a paginated list (resources, templates, prompts), bounded."""
+    import mcp_types as types
+
+    items: list[Any] = []
+    cursor: str | None = None
+    for _ in range(MAX_LIST_PAGES):
+        result = await list_page(
+            params=types.PaginatedRequestParams(cursor=cursor) if cursor else None
+        )
+        items += getattr(result, field_name)
+        cursor = result.next_cursor
+        if not cursor or len(items) >= MAX_LISTED:
+            break
+    return items[:MAX_LISTED]
+
 
 @dataclass
 class Extras:

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.gateway.catalog import all_pages
 from core.lifecycle import BundleUnavailable
 
 
@@ -86,13 +87,15 @@ class ConsoleRequests:
             has_resources = caps is not None and caps.resources is not None
             has_prompts = caps is not None and caps.prompts is not None
             if has_resources:
-                resources = list((await session.list_resources()).resources)
+                resources = await all_pages(session.list_resources, "resources")
                 try:
-                    templates = list((await session.list_resource_templates()).resource_templates)
+                    templates = await all_pages(
+                        session.list_resource_templates, "resource_templates"
+                    )
                 except Exception:  # templates are optional even with the capability
                     templates = []
             if has_prompts:
-                prompts = list((await session.list_prompts()).prompts)
+                prompts = await all_pages(session.list_prompts, "prompts")
             return Offered(resources, templates, prompts, has_resources, has_prompts)
 
         return await self._console_request(ws_id, server, ask)

@@ -46,9 +46,6 @@ LIST_KINDS = ("tools", "resources", "prompts")
 RESTORE_WINDOW = 30.0
 #: a list request waits this long for a bundle to list its resources again
 RELIST_TIMEOUT = 5.0
-#: bounds on a bundle's paginated resource/template/prompt lists
-MAX_LIST_PAGES = 100
-MAX_LISTED = 10_000
 #: server->client requests a bundle may make: (client capability, request, result type)
 SERVER_REQUESTS = {
     "sampling/createMessage": ("sampling", "CreateMessageRequest", "CreateMessageResult"),
@@ -736,36 +733,19 @@ class Gateway(ConsoleRequests):
                 proc.tools = await proc._list_tools(session, types)
                 inst.tools = list(proc.tools)
             if caps is not None and caps.resources is not None:
-                extras.resources = await _all_pages(session.list_resources, "resources")
+                extras.resources = await catalog.all_pages(session.list_resources, "resources")
                 with contextlib.suppress(Exception):
-                    extras.templates = await _all_pages(
+                    extras.templates = await catalog.all_pages(
                         session.list_resource_templates, "resource_templates"
                     )
             if caps is not None and caps.prompts is not None:
-                extras.prompts = await _all_pages(session.list_prompts, "prompts")
+                extras.prompts = await catalog.all_pages(session.list_prompts, "prompts")
         except Exception as exc:
             proc.log.note(f"gateway: listing what it offers failed: {exc}")
             return
         if inst._proc is proc:
             self._extras[inst.key] = extras
             self._refresh(inst.ws_id)
-
-
-async def _all_pages(list_page: Any, field_name: str) -> list[Any]:
-    """Every page of a paginated list (resources, templates, prompts), bounded."""
-    import mcp_types as types
-
-    items: list[Any] = []
-    cursor: str | None = None
-    for _ in range(MAX_LIST_PAGES):
-        result = await list_page(
-            params=types.PaginatedRequestParams(cursor=cursor) if cursor else None
-        )
-        items += getattr(result, field_name)
-        cursor = result.next_cursor
-        if not cursor or len(items) >= MAX_LISTED:
-            break
-    return items[:MAX_LISTED]
 
 
 async def _notify(session: Any, kinds: list[str]) -> None:
