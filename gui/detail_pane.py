@@ -14,6 +14,7 @@ from gui.events_view import EventHistory, EventsView
 from gui.formatting import format_duration
 from gui.log_view import LogView
 from gui.offered_tabs import OfferedTabs
+from gui.provenance_box import ProvenanceBox
 from gui.start_failure_banner import StartFailureBanner
 from gui.tools_view import ToolsView
 
@@ -45,6 +46,8 @@ class DetailPane(QWidget):
         layout.addWidget(self.title)
         self.start_failure = StartFailureBanner(self)  # why it failed, above the Logs tab
         layout.addWidget(self.start_failure)
+        self.provenance = ProvenanceBox(self)  # signature verdict, install warnings
+        layout.addWidget(self.provenance)
         layout.addWidget(self.tabs, 1)
         self._lc: Any = None
         self._key: tuple[str, str] | None = None
@@ -85,6 +88,7 @@ class DetailPane(QWidget):
         inst = self._instance()
         self.start_failure.update_for(inst, self._label)
         self.offered.follow(self.gateway, self._key, inst)
+        self.provenance.show_key(self._key if inst is not None else None)
         if inst is None:
             self.title.setText("Select a bundle to see its logs, tools and events.")
             self.tools.set_tools([], "No bundle selected.")

@@ -224,6 +224,7 @@ class MainWindow(
             host.bundle_details(ws, server),
             host.bundle_icon(ws, server, 64),
         )
+        self.detail.provenance.details_for = host.bundle_details
         self.bridge.connect_lifecycle(self.lc)
         if host.history is not None:
             self.history.attach(host.history.store)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QToolBar
 
+from gui.env_passthrough_dialog import open_env_passthrough
 from gui.pane_focus import add_go_to_menu
 
 
@@ -45,6 +46,10 @@ class MenusMixin:
             ws_menu.addAction(action)
         ws_menu.addSeparator()
         ws_menu.addAction(self.workspace_panel.connect_action)
+        self.env_action = QAction("Host &Environment…", self)  # gui.env_passthrough_dialog
+        self.env_action.setObjectName("action_env_passthrough")
+        self.env_action.triggered.connect(lambda: open_env_passthrough(self))
+        ws_menu.addAction(self.env_action)
         bundles_menu = bar.addMenu("&Bundles")
         bundles_menu.addAction(a.install)
         bundles_menu.addAction(a.install_folder)
