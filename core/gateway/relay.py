@@ -227,7 +227,7 @@ class Relay:
         """
         import subprocess
 
-        from core.atomic import ensure_private_dir  # here: off the relay's start-up path
+        from core.atomic import ensure_private_dir, refuse_links  # here: off the start-up path
         from core.errors import DataError
 
         now = time.monotonic()
@@ -237,9 +237,12 @@ class Relay:
         logs = self.data_dir / "logs"
         try:  # never through a symlinked logs/ or serve.log (core.atomic.refuse_links)
             ensure_private_dir(logs, self.data_dir)
+            refuse_links(logs / "serve.log", self.data_dir)
             flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
             log: Any = os.fdopen(os.open(logs / "serve.log", flags, 0o600), "ab")
-        except (OSError, DataError):
+        except (OSError, DataError) as exc:
+            # The console still starts; the client's log says why its output is lost.
+            print(f"bundle-console connect: {exc}; serve's output is not logged", file=sys.stderr)
             log = subprocess.DEVNULL
         try:
             console = subprocess.Popen(

@@ -7,15 +7,20 @@ refused with an error naming the file, and the target is untouched.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import os
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from core.errors import DataError
 from core.gateway import files
 from core.gateway.records import CallLog, CallRecord
+from core.gateway.relay import Relay
 from core.host import Host
 from core.service.sockets import ensure_service_dir
 from core.states import BundleState
@@ -149,6 +154,35 @@ async def _install(host: Host, ws: str, caplog: pytest.LogCaptureFixture) -> str
     return "installed"
 
 
+def _serve_children(data_dir: Path) -> list[psutil.Process]:
+    """The ``serve`` consoles this test process started for ``data_dir``."""
+    found = []
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            if "serve" in child.cmdline() and str(data_dir) in child.cmdline():
+                found.append(child)
+    return found
+
+
+async def _relay_starts_serve(host: Host, ws: str, caplog: pytest.LogCaptureFixture) -> str:
+    """What ``connect`` does when no console answers: start ``serve``, its output in
+    logs/serve.log. That ``serve`` waits for this host's lock: ended here, by its pid."""
+    relay = Relay(ws, host.data_dir)
+    said = io.StringIO()
+    with contextlib.redirect_stderr(said):
+        relay.start_console(again=False)
+    [serve] = _serve_children(host.data_dir)  # the console is still started
+    try:
+        # killed before it writes a byte: where its output would go is the outcome
+        output = os.readlink(f"/proc/{serve.pid}/fd/1")
+    finally:
+        serve.terminate()
+        with contextlib.suppress(psutil.NoSuchProcess):
+            serve.wait(30)
+    assert output == os.devnull, f"serve's output goes to {output}"
+    return said.getvalue()
+
+
 #: (case, the link, relative to the data dir, what is tried through it)
 CASES = {
     "logs/<ws>/": ("logs/{ws}", _start),
@@ -162,6 +196,7 @@ CASES = {
     "bundles/": ("bundles", _install),
     "history/": ("history", _start),
     "service/ (sockets, gateway token)": ("service", _serve),
+    "logs/serve.log (connect starting serve)": ("logs/serve.log", _relay_starts_serve),
 }
 
 
