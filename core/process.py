@@ -202,6 +202,8 @@ class BundleProcess:
         #: may not answer ping meanwhile: that is not a hang, the call timeout bounds it)
         self._calls_in_flight = 0
         self._forwards: set[asyncio.Future[None]] = set()
+        #: the same tasks by request id: a bundle's notifications/cancelled cancels one
+        self._forward_ids: dict[str, asyncio.Future[None]] = {}
         self.sweeper = sweeper or EscapeeSweeper()
         #: In the process's environment, inherited by its descendants (see core.escapees).
         self.spawn_token = new_token()
@@ -539,6 +541,9 @@ class BundleProcess:
             task = asyncio.ensure_future(self._forward(message))
             self._forwards.add(task)
             task.add_done_callback(self._forwards.discard)
+            key = json.dumps(message.id)
+            self._forward_ids[key] = task
+            task.add_done_callback(lambda _t, key=key: self._forward_ids.pop(key, None))
 
     async def _forward(self, message: Any) -> None:
         assert self.on_request is not None
@@ -603,6 +608,13 @@ class BundleProcess:
             self._notify_hook(method, None)
 
     def _server_notification(self, message: Any) -> None:
+        if message.method == "notifications/cancelled":
+            # The bundle gave up on a request it sent us: stop asking the client
+            # (the gateway's send is cancelled, and the SDK tells the client so).
+            params = message.params if isinstance(message.params, dict) else {}
+            task = self._forward_ids.get(json.dumps(params.get("requestId")))
+            if task is not None:
+                task.cancel()  # no reply: the request is gone
         self._notify_hook(message.method, message.params)
 
     def _notify_hook(self, method: str, params: dict[str, Any] | None) -> None:

@@ -366,8 +366,8 @@ def answered_by(name: str, gate: asyncio.Event | None = None, seen: list[str] | 
     return sample
 
 
-async def ask(session, kind: str, count: int = 1, progress=None) -> list[str]:  # type: ignore[no-untyped-def]
-    arguments = {"kind": kind, "count": count}
+async def ask(session, kind: str, count: int = 1, progress=None, **more) -> list[str]:  # type: ignore[no-untyped-def]
+    arguments = {"kind": kind, "count": count, **more}
     result = await session.call_tool(
         "gateway-kit__ask_client", arguments, progress_callback=progress
     )
@@ -492,3 +492,28 @@ async def test_the_mcp_inspector_cli_lists_and_calls(console: Console, tmp_path:
     assert {"demo-clock__echo", "demo-vault__token_fingerprint", "gateway-kit__slow"} <= names
     assert called["isError"] is False
     assert called["content"] == [{"type": "text", "text": "INSPECTED"}]
+
+
+@pytest.mark.filterwarnings("ignore:The roots capability is deprecated")
+async def test_a_bundle_giving_up_on_sampling_cancels_the_clients_callback(
+    console: Console,
+) -> None:
+    """notifications/cancelled from the bundle reaches the client that was asked."""
+    asked, cancelled = asyncio.Event(), asyncio.Event()
+    sessions = []
+
+    async def never_answers(ctx, params):  # type: ignore[no-untyped-def]
+        asked.set()
+        await sessions[0].send_roots_list_changed()  # the kit gives up when roots change
+        try:
+            await asyncio.Event().wait()
+        except BaseException:
+            cancelled.set()
+            raise
+
+    async with client(console.data_dir, name="slow", sampling_callback=never_answers) as session:
+        sessions.append(session)
+        assert await ask(session, "sampling", give_up=True) == ["ok: gave up"]
+        assert asked.is_set()
+        with anyio.fail_after(30):
+            await cancelled.wait()
