@@ -96,8 +96,9 @@ class ProvenanceBox(QFrame):
         self.style().unpolish(self)
         self.style().polish(self)
         self.signature.setText(line)
+        self.warnings.setVisible(bool(warnings))  # one line when there is nothing to warn of
         if not warnings:
-            self.warnings.setText("No install warnings.")
+            self.warnings.setText("")
             self.warnings.setToolTip("")
             return
         items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings[:SHOWN_WARNINGS])
