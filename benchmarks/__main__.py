@@ -33,8 +33,9 @@ GROUPS: dict[str, str] = {
     "hostile": "benchmarks.hostile",
     "history": "benchmarks.history",
     "gui": "benchmarks.gui_scale",
+    "tools-tab": "benchmarks.tools_tab",
 }
-QT_GROUPS = {"stall", "gui"}
+QT_GROUPS = {"stall", "gui", "tools-tab"}
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

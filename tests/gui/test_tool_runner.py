@@ -14,12 +14,9 @@ def select_tool(window: Any, server: str, tool: str) -> Any:
     assert window.select_bundle(server)
     tools = window.detail.tools
     window.detail.tabs.setCurrentWidget(tools)
-    for i in range(tools.tree.topLevelItemCount()):
-        item = tools.tree.topLevelItem(i)
-        if item.text(0) == tool:
-            tools.tree.setCurrentItem(item)
-            return tools
-    raise AssertionError(f"{tool} not in {tools.tool_names()}")
+    assert tools.select(tool), f"{tool} not in {tools.tool_names()}"
+    assert tools.selected_tool().name == tool
+    return tools
 
 
 async def run(runner: Any) -> None:
