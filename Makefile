@@ -15,7 +15,7 @@ XCB_DEBS := libx11-6 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-ima
   libxcb-keysyms1 libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 \
   libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0
 # The test suite's real-display launch test: a virtual X server and a window probe.
-TEST_DEBS := xvfb x11-utils
+TEST_DEBS := xvfb x11-utils git
 STAMP := $(VENV)/.installed
 
 .PHONY: run test install system-deps test-deps test-tools apt-install lint format bench screenshots clean vendor
@@ -65,6 +65,22 @@ $(INSPECTOR): | $(MCPB)
 # server/lib (MCPB's python layout): pip runs only when a requirements file changed.
 vendor: $(STAMP)
 	@$(BIN)/python resources/bundles/vendor.py
+
+# Real third-party MCP servers that tests/sandbox/test_real_servers.py runs confined,
+# pinned. The PyPI ones get a venv of their own: their mcp pin is theirs, not the console's.
+FS_SERVER_VERSION := 2026.8.31
+FS_SERVER := .ci-tools/node_modules/.bin/mcp-server-filesystem
+PY_SERVERS := mcp-server-time==2026.10.19 mcp-server-git==2026.10.19
+PY_SERVERS_STAMP := .ci-tools/py-servers/.installed-$(subst ==,-,$(subst $(eval) ,_,$(PY_SERVERS)))
+test-tools: $(FS_SERVER) $(PY_SERVERS_STAMP)
+$(FS_SERVER):
+	@command -v npm >/dev/null || { echo "npm not found: the server-filesystem test will skip"; exit 0; }; \
+	npm install -s --no-audit --no-fund --prefix .ci-tools @modelcontextprotocol/server-filesystem@$(FS_SERVER_VERSION)
+$(PY_SERVERS_STAMP):
+	rm -rf .ci-tools/py-servers
+	$(PY) -m venv .ci-tools/py-servers
+	.ci-tools/py-servers/bin/python -m pip install -q $(PY_SERVERS)
+	@touch $@
 
 install: system-deps $(STAMP) vendor
 

@@ -36,6 +36,10 @@ def default_policy(
     readonly = dict.fromkeys(str(p) for p in (sys.prefix, sys.base_prefix, _CODE_ROOT))
     readonly.pop("/", None)
     readonly.pop("/usr", None)  # the system's, not ours to protect (and rarely writable)
+    # a path inside another is covered by its bind (the venv in the checkout): one mount less
+    readonly = {
+        p: None for p in readonly if not any(p != q and p.startswith(q + os.sep) for q in readonly)
+    }
     return SandboxPolicy(
         own_dir=os.fspath(own_dir),
         hidden=(os.fspath(data_dir), os.fspath(settings)),
