@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from core.errors import SignatureError
+from core.errors import InstallError, ManifestError, SignatureError
 from gui.formatting import error_text
 from gui.install_error import show_install_error
 from gui.tasks import async_slot
@@ -76,12 +76,18 @@ class InstallFlowMixin:
     async def _offer_update(self, ws_id: str, source: Path, allow_invalid: bool) -> bool:
         """Open the Update dialog when ``source`` is installed already (True: it opened).
 
-        A source that fails a check is left to the install below, which reports it.
+        A source that fails a check is left to the install below, which reports it;
+        any other problem (an unreadable credential file...) stops here: installing a
+        second copy instead of the update would be the duplicate this offer prevents.
         """
         try:
             plan = await self.host.plan_update(ws_id, source, allow_invalid_signature=allow_invalid)
-        except Exception:
+        except (InstallError, ManifestError):
             return False
+        except Exception as exc:
+            self.show_status(f"Cannot update from {source.name}: {error_text(exc)}", error=True)
+            self._dialog = show_install_error(self, source, exc)
+            return True
         if plan is None:
             return False
         dialog = UpdateDialog(plan, self.workspaces.name_of(ws_id) or ws_id, self)

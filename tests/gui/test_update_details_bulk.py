@@ -61,6 +61,20 @@ async def test_update_dialog_rollback_details_and_bulk(launch: Any, tmp_path: Pa
         assert rows["Homepage"] == "<i>Not stated</i>" and not details.icon.isVisible()
         assert not a.rollback.isEnabled()
 
+        # An update that cannot be planned (corrupt credential file) is an error, not a copy
+        creds = host.paths.credentials_file(ws, vault)
+        creds.parent.mkdir(mode=0o700, exist_ok=True)
+        creds.write_text("{not json")
+        window.install(ws, str(v2))
+        await wait_until(
+            lambda: any(m.startswith("Cannot update from") for m in window.seen_status),
+            what="update error",
+        )
+        assert window._dialog.windowTitle() == "Install Failed"
+        assert len(host.workspace(ws).bundles) == 3
+        window._dialog.close()
+        creds.unlink()
+
         # Installing the same name again offers Update, not a second copy
         window.install(ws, str(v2))
         dialog = await wait_until(
