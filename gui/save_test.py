@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QPushButton,
+    QSizePolicy,
     QWidget,
 )
 
@@ -62,8 +63,8 @@ class SaveAndTest:
         from gui.configure_dialog import Banner  # the dialog imports this module
 
         self.result = Banner(box)
-        self.result.setObjectName("testResult")
-        form.addRow("", self.result)
+        self.result.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        form.addRow(self.result)
         layout = dialog.layout()
         layout.insertWidget(layout.indexOf(dialog.banner), box)
         self.button = QPushButton("Save && Test", dialog)

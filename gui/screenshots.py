@@ -77,7 +77,11 @@ async def render(out_dir: Path, data_dir: Path) -> list[Path]:
             lambda: all(str(i.state) == "running" for i in lc.instances() if not i.needs_setup)
         )
 
-        # The demo as first launched: running bundles, the vault waiting for its token.
+        # The demo as first launched: running bundles, the vault waiting for its token,
+        # and an AI client's calls in the Calls / Last call error columns.
+        for args in ({"text": "hi"}, {"text": "there"}, {"text": "again"}):
+            await gateway.call_tool(demo.id, clock, "echo", args, client_name="Claude Desktop")
+        await gateway.call_tool(demo.id, clock, "new_uuid", {"count": 0}, client_name="Cursor")
         window.select_bundle(clock)
         window.detail.tabs.setCurrentWidget(window.detail.tools)
         await settle(2.2)
@@ -96,6 +100,12 @@ async def render(out_dir: Path, data_dir: Path) -> list[Path]:
         await wait_for(lambda: dialog.last_result is not None and not dialog.saving)
         await settle(0.4)
         written.append(grab(dialog, out_dir / "configure-saved.png"))
+        # Save & Test with nothing left to save: the check alone (a fresh tools/list).
+        dialog.save_test.run()
+        await wait_for(lambda: dialog.save_test.tests_done > 0)
+        dialog.resize(dialog.width(), dialog.sizeHint().height())
+        await settle(0.3)
+        written.append(grab(dialog, out_dir / "configure-save-test.png"))
         dialog.close()
 
         # Inline validation: a folder that does not exist blocks Save.
@@ -149,6 +159,26 @@ async def render(out_dir: Path, data_dir: Path) -> list[Path]:
         await settle(0.3)
         written.append(grab(activity, out_dir / "clients-and-calls.png"))
         activity.close()
+
+        # Resources and Prompts of Demo Notes, as the running bundle serves them.
+        offered = window.detail.offered
+        window.select_bundle(notes)
+        await wait_for(lambda: "notes://index" in offered.resources.uris())
+        window.detail.tabs.setCurrentWidget(offered.resources)
+        offered.resources.select("notes://note/{name}")
+        offered.resources.uri.setText("notes://note/runbook.md")
+        offered.resources.read()
+        await wait_for(lambda: offered.resources.reads_done > 0)
+        await settle(0.3)
+        written.append(grab(window, out_dir / "main-window-resources.png"))
+        window.detail.tabs.setCurrentWidget(offered.prompts)
+        offered.prompts.select("summarize_note")
+        assert offered.prompts.form is not None
+        offered.prompts.form.editors["name"].edit.setText("runbook.md")
+        offered.prompts.get()
+        await wait_for(lambda: offered.prompts.gets_done > 0)
+        await settle(0.3)
+        written.append(grab(window, out_dir / "main-window-prompts.png"))
 
         window.select_bundle(vault)
         window.detail.tabs.setCurrentWidget(window.detail.events)
