@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import jeepney
 import pytest
 
 from core.host import Host
@@ -51,6 +53,9 @@ pytestmark = [
 
 def probe_bundle(folder: Path) -> Path:
     (folder / "server").mkdir(parents=True)
+    # Self-contained like any python bundle (core.runtimes.python_launch): it ships
+    # the one package it imports, jeepney (pure Python), in server/lib.
+    shutil.copytree(Path(jeepney.__file__).parent, folder / "server" / "lib" / "jeepney")
     (folder / "server" / "fixture_server.py").write_bytes(FIXTURE.read_bytes())
     (folder / "server" / "probe.py").write_text(PROBE)
     manifest = {
@@ -65,7 +70,10 @@ def probe_bundle(folder: Path) -> Path:
             "mcp_config": {
                 "command": "python",
                 "args": ["${__dirname}/server/probe.py"],
-                "env": {"PROBE_SERVICE": "${user_config.service}"},
+                "env": {
+                    "PROBE_SERVICE": "${user_config.service}",
+                    "PYTHONPATH": "${__dirname}/server/lib",
+                },
             },
         },
         "user_config": {

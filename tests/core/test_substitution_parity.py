@@ -16,6 +16,7 @@ import pytest
 
 from core.launch import build_launch_spec, unknown_placeholders
 from core.manifest import parse_manifest
+from core.runtimes import ISOLATED_FLAGS
 from tests.core.data.bundle_factory import with_config
 from tests.core.data.signing import MCPB
 
@@ -55,7 +56,13 @@ def ours(data: dict[str, Any], values: dict[str, Any], bundle: Path) -> dict[str
         m, bundle, values, ws_id="ws_a", server_name="s", ws_name="A", environ={}, dirs=DIRS
     )
     declared = set(data["server"]["mcp_config"].get("env", {}))
-    return {"args": list(spec.args), "env": {k: v for k, v in spec.env.items() if k in declared}}
+    # The interpreter flags a bare ``python`` gets (core.runtimes.python_launch) are a
+    # launch decision, not substitution: the reference client never adds them.
+    args = list(spec.args)
+    flags = list(ISOLATED_FLAGS)
+    if args[: len(flags)] == flags:
+        args = args[len(flags) :]
+    return {"args": args, "env": {k: v for k, v in spec.env.items() if k in declared}}
 
 
 FIELDS = {
