@@ -7,7 +7,11 @@ checked in the OS process table by their marker, never by the console's bookkeep
 Engine-level versions of several faults live in tests/core/test_lifecycle.py; these
 go through the whole stack (manifest -> launch spec -> engine -> process).
 
-Fault -> documented end state (time bound) -> test:
+Fault -> documented end state -> test. No test asserts a duration (house rule): a
+"prompt" stop is one that ends before a sibling's handshake timeout (handshake_race),
+a responsive loop is one a 1 ms watch saw turning part-way through the fault (Watch),
+and a bound that would be broken by a hang is pytest-timeout's. Durations are figures:
+stop times in benchmarks/stop.py, loop gaps of these faults in benchmarks/faults.py.
 
 * crash at start: explicit start goes ``dead`` at once, no retry; error and stderr
   tail kept -> test_crash_at_start_is_dead_at_once_with_error_and_tail
@@ -17,36 +21,38 @@ Fault -> documented end state (time bound) -> test:
   each time (bound 10 s per restart) -> test_exit_after_n_seconds_restarts_with_backoff;
   and when every run ends that way before ``stable_uptime``: ``dead`` after the budget,
   each crash recorded (bound 30 s) -> test_crashing_after_every_good_start_goes_dead
-* hang on ``initialize``: ``dead`` after the handshake timeout, process gone
-  (bound: timeout + stop bound) -> test_hang_on_initialize_is_dead_and_gone
-* stop issued while the process is being spawned: prompt, not the handshake timeout
-  (bound: stop bound) -> test_stop_at_the_instant_of_starting_is_prompt
-* ignore SIGTERM: killed within the stop bound (stop_grace + term_grace + 2 s of
-  owner/reap waits, + 5 s slack) -> test_sigterm_ignored_is_killed_within_the_stop_bound
+* hang on ``initialize``: ``dead`` after the handshake timeout (named), process gone
+  -> test_hang_on_initialize_is_dead_and_gone
+* stop issued while the process is being spawned: done before a handshake timeout
+  started earlier has fired -> test_stop_at_the_instant_of_starting_is_prompt; the same
+  for a stop during a restart whose new process hangs
+  -> test_stop_during_a_restart_whose_new_process_hangs_is_prompt
+* ignore SIGTERM: SIGKILLed after term_grace, the log says so, on stop and on respawn
+  -> test_sigterm_ignored_is_killed_within_the_stop_bound
 * grandchildren: none left after stop, nor after the server is killed from outside
   -> test_grandchildren_never_outlive_their_server
 * garbage on stdout: a running bundle when a handshake follows the garbage, else a
-  clear error; never a hang (bound: handshake timeout + stop bound)
+  clear error; never a hang
   -> test_garbage_before_a_good_handshake_runs, test_protocol_breakage_is_a_clear_error
-* 10 MB stderr flood: log files stay under the cap, the loop never stalls > 1 s
+* 10 MB stderr flood: log files stay under the cap, the loop keeps turning meanwhile
   -> test_stderr_flood_keeps_logs_capped_and_the_loop_responsive
 * slow ``tools/list``: still ``running`` when within the handshake timeout, ``dead``
   with the timeout named when not -> test_slow_tools_list_within_and_beyond_the_timeout
 * the first spawn of a session imports the MCP SDK (about a second of work): the
-  loop never stalls > 0.5 s for it -> test_first_spawn_does_not_stall_the_loop
+  loop keeps turning during the import -> test_first_spawn_does_not_stall_the_loop
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +62,11 @@ from core.host import Host
 from core.logs import DEFAULT_BACKUPS, MAX_LINE
 from core.states import BundleState
 from tests.procs import marked_processes, pid_alive, wait_for
-from tests.reliability.support import FAST, SERVERS, EventLog, Ticker, opened, write_bundle, ws_name
+from tests.reliability.support import FAST, SERVERS, EventLog, opened, write_bundle, ws_name
 
 S = BundleState
 ROOT = Path(__file__).resolve().parents[2]
 CHAOS = SERVERS / "chaos_server.py"
-#: Upper bound for stopping any process (see the module doc).
-STOP_BOUND = FAST["stop_grace"] + FAST["term_grace"] + 2.0 + 5.0
 
 
 class Rig:
@@ -108,6 +112,54 @@ async def quick_rig(tmp_path: Path, tag: str) -> AsyncIterator[Rig]:
         r = Rig(host, tmp_path, tag)
         yield r
         assert r.events.problems == []
+
+
+@contextlib.asynccontextmanager
+async def handshake_race(rig: Rig) -> AsyncIterator[Callable[[], bool]]:
+    """A bundle hanging in ``initialize``, started first: the event to beat.
+
+    Its handshake times out ``handshake_timeout`` after its spawn, which is before
+    the operation under test began. An operation that ends while it still starts
+    finished before a handshake timeout could have ended it: an order, not a clock.
+    Yields ``unbeaten()``, True while the racer is still starting.
+    """
+    lc = rig.host.lifecycle
+    await rig.install("racer", "--hang-init")
+    start = asyncio.ensure_future(lc.start_bundle("racer", rig.ws))
+    # spawned (in the OS table) and waiting for its answer: its timeout is running
+    assert await wait_for(lambda: rig.inst("racer").state is S.STARTING and rig.pids("racer"), 10)
+    await asyncio.sleep(0.05)  # the loop turn that arms its timer after the spawn
+    try:
+        yield lambda: rig.inst("racer").state is S.STARTING
+    finally:
+        await lc.stop_bundle("racer", rig.ws)
+        await start
+
+
+class Watch:
+    """Calls ``probe()`` every millisecond of loop time and keeps what it saw, in order.
+
+    A loop that keeps serving while a fault runs shows as many samples taken in
+    the middle of it; a loop held for the whole fault sees only before and after.
+    """
+
+    def __init__(self, probe: Callable[[], Any]) -> None:
+        self.probe = probe
+        self.seen: list[Any] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(0.001)
+            self.seen.append(self.probe())
+
+    def __enter__(self) -> Watch:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
 
 
 async def test_crash_at_start_is_dead_at_once_with_error_and_tail(rig: Rig) -> None:
@@ -211,9 +263,7 @@ async def test_crashing_after_every_good_start_goes_dead(rig: Rig) -> None:
 async def test_hang_on_initialize_is_dead_and_gone(quick_rig: Rig) -> None:
     rig = quick_rig
     await rig.install("hang", "--hang-init")
-    started = time.monotonic()
-    result = await rig.host.lifecycle.start_bundle("hang", rig.ws)
-    assert time.monotonic() - started < 1.0 + STOP_BOUND
+    result = await rig.host.lifecycle.start_bundle("hang", rig.ws)  # (a hang: pytest-timeout)
     assert result.outcome == "failed"
     assert "did not complete the MCP handshake within 1 s" in (result.error or "")
     assert rig.inst("hang").state is S.DEAD
@@ -227,15 +277,19 @@ async def test_stop_at_the_instant_of_starting_is_prompt(rig: Rig) -> None:
     stops: list[asyncio.Future[Any]] = []
 
     def stop_when_starting(event: Any) -> None:
-        if event.kind == "transition" and event.state is S.STARTING and not stops:
+        if (
+            event.kind == "transition"
+            and event.server_name == "hang"
+            and event.state is S.STARTING
+            and not stops
+        ):
             stops.append(asyncio.ensure_future(lc.stop_bundle("hang", rig.ws)))
 
     lc.subscribe(stop_when_starting)
-    started = time.monotonic()
-    result = await lc.start_bundle("hang", rig.ws)
-    await stops[0]
-    elapsed = time.monotonic() - started
-    assert elapsed < STOP_BOUND < lc.handshake_timeout, elapsed
+    async with handshake_race(rig) as unbeaten:
+        result = await lc.start_bundle("hang", rig.ws)
+        await stops[0]
+        assert unbeaten(), "the stop waited out the handshake timeout"
     assert result.outcome == "stopped"
     assert rig.inst("hang").state is S.STOPPED
     assert await wait_for(lambda: rig.pids("hang") == [], 2)
@@ -260,11 +314,10 @@ async def test_stop_during_a_restart_whose_new_process_hangs_is_prompt(
     assert (await lc.start_bundle("svc", rig.ws)).ok
     save = asyncio.create_task(rig.host.set_user_config(rig.ws, "svc", {"mode": "--hang-init"}))
     assert await wait_for(lambda: inst.state is S.STOPPING, 5)
-    started = time.monotonic()
-    await lc.stop_bundle("svc", rig.ws)
-    result = await save
-    elapsed = time.monotonic() - started
-    assert elapsed < STOP_BOUND < lc.handshake_timeout, elapsed
+    async with handshake_race(rig) as unbeaten:
+        await lc.stop_bundle("svc", rig.ws)
+        result = await save
+        assert unbeaten(), "the stop waited out the new process's handshake timeout"
     assert inst.state is S.STOPPED and rig.pids("svc") == []
     # the value is saved; the restart reports that the stop overtook it
     assert result.respawn is not None and result.respawn.outcome == "stopped", result
@@ -285,9 +338,7 @@ async def test_sigterm_ignored_is_killed_within_the_stop_bound(rig: Rig, isolate
     if isolated and not confined.isolated:
         await lc.stop_bundle("stubborn", rig.ws)
         pytest.skip(f"no sandbox on this machine: {confined.reason}")
-    started = time.monotonic()
-    await lc.stop_bundle("stubborn", rig.ws)
-    assert time.monotonic() - started < STOP_BOUND
+    await lc.stop_bundle("stubborn", rig.ws)  # without the SIGKILL: a hang (pytest-timeout)
     assert not pid_alive(pid) and rig.pids("stubborn") == []
     log_text = lc.log_path("stubborn", rig.ws).read_text()
     if isolated:
@@ -298,9 +349,7 @@ async def test_sigterm_ignored_is_killed_within_the_stop_bound(rig: Rig, isolate
     # Respawn has to get rid of it the same way before the new one starts.
     assert (await lc.start_bundle("stubborn", rig.ws)).ok
     [old] = rig.pids("stubborn")
-    started = time.monotonic()
     assert (await lc.respawn_bundle("stubborn", rig.ws)).ok
-    assert time.monotonic() - started < STOP_BOUND + 5.0
     [new] = rig.pids("stubborn")
     assert new != old and not pid_alive(old)
 
@@ -357,9 +406,7 @@ async def test_protocol_breakage_is_a_clear_error(quick_rig: Rig, flag: str, mes
     rig = quick_rig
     server = flag.strip("-")
     await rig.install(server, flag, script=CHAOS)
-    started = time.monotonic()
     result = await rig.host.lifecycle.start_bundle(server, rig.ws)
-    assert time.monotonic() - started < 1.0 + STOP_BOUND
     assert result.outcome == "failed" and message in (result.error or ""), result.error
     assert rig.inst(server).state is S.DEAD
     assert rig.pids(server) == []
@@ -371,13 +418,22 @@ async def test_protocol_breakage_is_a_clear_error(quick_rig: Rig, flag: str, mes
 async def test_stderr_flood_keeps_logs_capped_and_the_loop_responsive(rig: Rig) -> None:
     await rig.install("flood", "--stderr-flood", str(10 * 1024 * 1024))
     lc = rig.host.lifecycle
-    with Ticker() as ticker:
+    log = lc.log_path("flood", rig.ws)
+
+    def logged() -> int:
+        return sum(p.stat().st_size for p in log.parent.glob(log.name + "*") if p.is_file())
+
+    with Watch(logged) as watch:
         assert (await lc.start_bundle("flood", rig.ws)).ok
-        log = lc.log_path("flood", rig.ws)
         # the flood is written before the handshake, but reaches us in chunks: let it drain
         assert await wait_for(lambda: log.with_name(log.name + ".2").exists(), 10)
         await asyncio.sleep(0.5)
-    assert ticker.max_gap < 1.0, f"the event loop stalled for {ticker.max_gap:.2f} s"
+    # The loop kept serving while the flood was written: the watch ran many times
+    # between the first bytes and the last, and saw the log at many sizes meanwhile.
+    final = watch.seen[-1]
+    first = next(i for i, size in enumerate(watch.seen) if size)
+    last = next(i for i, size in enumerate(watch.seen) if size == final)
+    assert last - first >= 10 and len(set(watch.seen[first:last])) >= 5, watch.seen[::10]
     logs = sorted(log.parent.glob(log.name + "*"))
     assert [p.name for p in logs] == ["flood.log", "flood.log.1", "flood.log.2"]
     cap = lc.log_max_bytes * (DEFAULT_BACKUPS + 1) + MAX_LINE
@@ -392,11 +448,9 @@ async def test_slow_tools_list_within_and_beyond_the_timeout(tmp_path: Path, tag
         await rig.install("slow", "--slow-tools", "1.0")
         await rig.install("slower", "--slow-tools", "6.0")
         lc = host.lifecycle
-        started = time.monotonic()
         slow, slower = await asyncio.gather(
             lc.start_bundle("slow", rig.ws), lc.start_bundle("slower", rig.ws)
         )
-        assert time.monotonic() - started < 3.0 + STOP_BOUND
         assert slow.ok and rig.inst("slow").state is S.RUNNING
         assert [t.name for t in rig.inst("slow").tools] == ["env", "pid"]
         assert len(rig.pids("slow")) == 1
@@ -410,18 +464,28 @@ COLD_START = textwrap.dedent(
     import asyncio, json, sys
     sys.path.insert(0, {root!r})
     from core.host import Host
-    from tests.reliability.support import FAST, Ticker
+    from tests.reliability.support import FAST
 
     async def main():
         host = await Host.open({data!r}, **FAST)
         ws = host.create_workspace({ws_name!r}).id
         await host.install_bundle(ws, {src!r}, server_name="cold")
         cold = "mcp_types" not in sys.modules
-        with Ticker() as ticker:
-            result = await host.lifecycle.start_bundle("cold", ws)
-            await asyncio.sleep(0.2)
+        seen = []  # how many modules were loaded, each loop millisecond
+
+        async def watch():
+            while True:
+                await asyncio.sleep(0.001)
+                seen.append(len(sys.modules))
+
+        watcher = asyncio.ensure_future(watch())
+        before = len(sys.modules)
+        result = await host.lifecycle.start_bundle("cold", ws)
+        after = len(sys.modules)
+        watcher.cancel()
         await host.shutdown()
-        print(json.dumps({{"ok": result.ok, "cold": cold, "gap": ticker.max_gap}}))
+        during = sorted({{n for n in seen if before < n < after}})
+        print(json.dumps({{"ok": result.ok, "cold": cold, "during": during}}))
 
     asyncio.run(main())
     """
@@ -443,4 +507,6 @@ async def test_first_spawn_does_not_stall_the_loop(tmp_path: Path, tag: str) -> 
     out, _ = await asyncio.wait_for(child.communicate(), 60)
     report = json.loads(out.decode().strip().splitlines()[-1])
     assert report["ok"] and report["cold"], report  # the SDK was imported by this Start
-    assert report["gap"] < 0.5, f"the first spawn stalled the loop for {report['gap']:.2f} s"
+    # The SDK was imported while the loop kept turning: it saw the import part-way,
+    # at many module counts. Imported on the loop, it would see only before and after.
+    assert len(report["during"]) >= 5, report
