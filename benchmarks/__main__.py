@@ -31,6 +31,7 @@ GROUPS: dict[str, str] = {
     "service": "benchmarks.service",
     "gateway": "benchmarks.gateway",
     "hostile": "benchmarks.hostile",
+    "faults": "benchmarks.faults",
     "history": "benchmarks.history",
     "gui": "benchmarks.gui_scale",
     "tools-tab": "benchmarks.tools_tab",
