@@ -51,11 +51,15 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 def one_line(text: str, limit: int = CELL_CHARS) -> str:
-    """The first line of ``text``, at most ``limit`` characters (``…`` when cut)."""
-    text = text.strip()
-    line, _, rest = text.partition("\n")
-    line = line[: limit + 1].rstrip()
-    return line[:limit] + "…" if rest or len(line) > limit else line
+    """The first line of ``text``, at most ``limit`` characters (``…`` when cut).
+
+    Only the head of ``text`` is looked at: the cost does not grow with its size.
+    """
+    head = text[: 4 * limit].strip()
+    line, newline, _ = head.partition("\n")
+    line = line.rstrip()
+    cut = bool(newline) or len(line) > limit or len(text) > 4 * limit
+    return line[:limit] + "…" if cut else line
 
 
 def parameters(tool: Any) -> list[tuple[str, str, str]]:
