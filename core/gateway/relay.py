@@ -31,6 +31,8 @@ from core.gateway import files, unixsock
 CONNECT_TIMEOUT = 60.0
 #: Without a console for this long while reconnecting, start one.
 RESTART_AFTER = 10.0
+#: Refused at once: how long to wait for the client's first request, to answer it.
+REFUSAL_GRACE = 2.0
 REINIT_ID = "bundle-console-relay:reinit:"
 LIST_CHANGED = (
     "notifications/tools/list_changed",
@@ -76,6 +78,7 @@ class Relay:
         self._out_lock = threading.Lock()
         self._started_console = 0.0
         self._counter = 0
+        self._heard = threading.Event()  # the client sent its first line
 
     # -- client side ---------------------------------------------------------------
 
@@ -89,6 +92,7 @@ class Relay:
             line += b"\n"
         message = _parse(line)
         with self._send_lock:
+            self._heard.set()  # under the lock: a refusal waiting for it sees it in pending
             with self._state:
                 if isinstance(message, dict):
                     method, ident = message.get("method"), message.get("id")
@@ -290,6 +294,11 @@ class Relay:
                 reader = self.connect(first=first)
             except RelayError as exc:
                 print(f"bundle-console connect: {exc}", file=sys.stderr, flush=True)
+                # Refused before the client's first request arrived (the relay starts
+                # fast): wait a moment for it, so it gets the reason, not a bare EOF.
+                self._heard.wait(REFUSAL_GRACE)
+                with self._send_lock:  # a line being handled now is in pending after this
+                    pass
                 self.fail_pending(str(exc))
                 return 1
             except (OSError, ConnectionError):
