@@ -17,6 +17,11 @@ XCB_DEBS := libx11-6 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-ima
 # The test suite's real-display launch test: a virtual X server and a window probe.
 TEST_DEBS := xvfb x11-utils git
 STAMP := $(VENV)/.installed
+# Most tests wait on subprocesses (spawns, handshakes, timeouts), so pytest-xdist
+# workers overlap those waits on 2 cores. loadgroup: a module sharing a
+# module-scoped fixture stays on one worker (tests/conftest.py marks it).
+# `make test PYTEST_ARGS=` runs serially.
+PYTEST_ARGS ?= -n 3 --dist loadgroup
 
 .PHONY: run test install system-deps test-deps test-tools apt-install lint format bench screenshots clean vendor
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 MARKER = "BUNDLE_CONSOLE_MARKER"
+_MARKER_ENTRY = b"\0" + MARKER.encode() + b"="
 
 
 def proc_env(pid: int) -> dict[str, str]:
@@ -41,6 +42,21 @@ def live_pids() -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit() and not _is_zombie(int(p))]
 
 
+def _marker_of(pid: str) -> str | None:
+    """The bundle marker in a process's environment, or None (also when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            raw = b"\0" + fh.read()
+    except OSError:
+        return None
+    start = raw.find(_MARKER_ENTRY)
+    if start < 0:
+        return None
+    start += len(_MARKER_ENTRY)
+    end = raw.find(b"\0", start)
+    return raw[start : end if end >= 0 else len(raw)].decode(errors="replace")
+
+
 def marked_processes(tag: str | None = None) -> dict[str, list[int]]:
     """Live processes carrying the bundle marker, grouped by marker value.
 
@@ -48,12 +64,23 @@ def marked_processes(tag: str | None = None) -> dict[str, list[int]]:
     in the workspace id or data dir so parallel runs never see each other).
     A sandboxed bundle (core.sandbox) counts as one process, its ``bwrap``: what
     runs inside the sandbox's pid namespace dies with it.
+
+    One read of ``/proc/<pid>/environ`` per process, searched as bytes: samplers
+    call this every few ms, and on a busy machine the whole table is hundreds of
+    processes (a zombie's environ reads empty, so it never matches).
     """
     found: dict[str, list[int]] = {}
-    for pid in live_pids():
-        marker = proc_env(pid).get(MARKER)
-        if marker is not None and (tag is None or tag in marker) and not in_sandbox(pid):
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        marker = _marker_of(name)
+        if marker is None or (tag is not None and tag not in marker):
+            continue
+        pid = int(name)
+        if not _is_zombie(pid) and not in_sandbox(pid):
             found.setdefault(marker, []).append(pid)
+    for pids in found.values():
+        pids.sort()
     return found
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from core.sandbox import availability
+from tests.users import system_user
 
 ROOT = Path(__file__).resolve().parents[2]
 USER = "bcsandbox"
@@ -36,11 +36,7 @@ pytestmark = [
 def uid() -> int:
     if os.getuid() != 0:
         return os.getuid()  # already unprivileged
-    try:
-        return pwd.getpwnam(USER).pw_uid
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", USER], check=True)
-        return pwd.getpwnam(USER).pw_uid
+    return system_user(USER).pw_uid
 
 
 @pytest.fixture
