@@ -3,7 +3,8 @@
 Figure "cli-status": wall time of ``bundle-console status`` (a fresh
 interpreter, connect, one request, print) against ``python -c pass`` in the
 same rounds; the difference is what the CLI itself costs (goal: status under
-100 ms; no Qt or mcp import on that path).
+100 ms; no Qt or mcp import on that path). The same runs' CPU time (user +
+system, from the reaped child's rusage) is printed beside it, not judged.
 
 Figure "cli-rotation": ``bundle-console config set WS demo-vault api_token=-``
 (token on stdin) against a headless ``serve`` -> "respawned", against the same
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -49,11 +51,17 @@ async def _run(cmd: list[str], stdin: bytes | None = None) -> bytes:
     return out
 
 
+def _children_cpu() -> float:
+    """User + system CPU of this process's reaped children so far (one run at a time)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def bare_interpreter() -> dict[str, float]:
-    """The baseline of every start-up figure: ``python -c pass``, wall time."""
-    t0 = now()
+    """The baseline of every start-up figure: ``python -c pass``, wall time and CPU."""
+    c0, t0 = _children_cpu(), now()
     await _run([sys.executable, "-c", "pass"])
-    return {"t": now() - t0}
+    return {"t": now() - t0, "cpu": _children_cpu() - c0}
 
 
 class _Serve:
@@ -93,9 +101,9 @@ async def status_figure(rounds: int) -> Figure:
             status = [*_cli_cmd(), "status", "--data-dir", str(data)]
 
             async def cli() -> dict[str, float]:
-                t0 = now()
+                c0, t0 = _children_cpu(), now()
                 await _run(status)
-                return {"t": now() - t0}
+                return {"t": now() - t0, "cpu": _children_cpu() - c0}
 
             samples = await interleave({"cli": cli, "bare": bare_interpreter}, rounds, warmup=2)
         finally:
@@ -105,6 +113,12 @@ async def status_figure(rounds: int) -> Figure:
     fig.series("bundle-console status", c, goal=("<", 0.100))
     fig.series("python -c pass", b)
     fig.pair("ratio status / python -c pass", c, b, diff_name="CLI cost over a bare interpreter")
+    # CPU (user + system) of the status process: imports are most of it, and only
+    # what the socket client needs is imported (core/__init__ is lazy).
+    cc, bc = samples["cli"]["cpu"], samples["bare"]["cpu"]
+    fig.series("status CPU (user + system)", cc)
+    fig.series("python -c pass CPU (user + system)", bc)
+    fig.pair("ratio status CPU / python -c pass CPU", cc, bc, diff_name="CLI CPU over bare")
     return fig
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 MARKER = "BUNDLE_CONSOLE_MARKER"
@@ -70,6 +70,15 @@ def marked_processes(tag: str | None = None) -> dict[str, list[int]]:
     processes (a zombie's environ reads empty, so it never matches).
     """
     found: dict[str, list[int]] = {}
+    for pid, marker in marked_pids(tag):
+        found.setdefault(marker, []).append(pid)
+    for pids in found.values():
+        pids.sort()
+    return found
+
+
+def marked_pids(tag: str | None = None) -> Iterator[tuple[int, str]]:
+    """``(pid, marker)`` of each live marked process outside a sandbox (see above)."""
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -78,10 +87,7 @@ def marked_processes(tag: str | None = None) -> dict[str, list[int]]:
             continue
         pid = int(name)
         if not _is_zombie(pid) and not in_sandbox(pid):
-            found.setdefault(marker, []).append(pid)
-    for pids in found.values():
-        pids.sort()
-    return found
+            yield pid, marker
 
 
 def _comm_ppid(pid: int) -> tuple[str, int]:

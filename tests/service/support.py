@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,15 @@ def cli(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.Comp
         env=ENV,
         cwd=REPO,
     )
+
+
+def cli_many(
+    data_dir: Path, commands: Iterable[Sequence[str]]
+) -> list[subprocess.CompletedProcess[str]]:
+    """Independent CLI commands run at once (each its own client), results in order."""
+    commands = list(commands)
+    with ThreadPoolExecutor(max_workers=len(commands) or 1) as pool:
+        return list(pool.map(lambda args: cli(data_dir, *args), commands))
 
 
 def cli_json(data_dir: Path, *args: str) -> Any:

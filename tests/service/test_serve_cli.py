@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 
 from tests.procs import proc_env
-from tests.service.support import Serve, cli, cli_json, deep_data_dir
+from tests.service.support import Serve, cli, cli_json, cli_many, deep_data_dir
 
 SECRET_1 = "tok-first-3b9f0c1d"
 SECRET_2 = "tok-second-77aa41e0"
@@ -80,34 +80,33 @@ def test_serve_seeds_rotates_and_exits_clean(tmp_path: Path) -> None:
         show = cli_json(data_dir, "config", "show", "Demo", "demo-vault")
         assert {f["key"]: f["set"] for f in show["fields"]}["api_token"] is True
 
-        # Unknown names and usage errors: 2, naming what was given.
-        for args, named in (
-            (("restart", "Nowhere", "demo-vault"), "Nowhere"),
-            (("restart", "Demo", "no-such-bundle"), "no-such-bundle"),
-            (("config", "set", "Demo", "demo-vault", "bogus_key=1"), "bogus_key"),
-        ):
-            bad = cli(data_dir, *args)
+        # Unknown names and usage errors: 2, naming what was given; a bad value gets
+        # the Configure form's validation, nothing written. Five clients at once.
+        refusals = {
+            ("restart", "Nowhere", "demo-vault"): "Nowhere",
+            ("restart", "Demo", "no-such-bundle"): "no-such-bundle",
+            ("config", "set", "Demo", "demo-vault", "bogus_key=1"): "bogus_key",
+            ("config", "set", "Demo", "demo-vault", "max_items=lots"): "Maximum items",
+            ("frobnicate",): "",
+        }
+        for args, bad in zip(refusals, cli_many(data_dir, refusals), strict=True):
             assert bad.returncode == 2, (args, bad.stderr)
-            assert named in bad.stderr
-        assert cli(data_dir, "frobnicate").returncode == 2
-        # A bad value: the Configure form's validation, nothing written.
-        bad_value = cli(data_dir, "config", "set", "Demo", "demo-vault", "max_items=lots")
-        assert bad_value.returncode == 2 and "Maximum items" in bad_value.stderr
+            assert refusals[args] in bad.stderr
 
         restarted = cli(data_dir, "restart", "Demo", "demo-vault")
         assert restarted.returncode == 0, restarted.stderr
         third = _vault(data_dir)
         assert proc_env(third["pid"])["VAULT_API_TOKEN"] == SECRET_2
 
-        for args in (
+        reads = [
             ("status",),
             ("status", "--json"),
             ("config", "show", "Demo", "demo-vault", "--json"),
             ("logs", "Demo", "demo-vault", "-n", "200"),
             ("events", "--json"),
             ("workspace", "list"),
-        ):
-            proc = cli(data_dir, *args)
+        ]
+        for args, proc in zip(reads, cli_many(data_dir, reads), strict=True):
             assert proc.returncode == 0, (args, proc.stderr)
             outputs += [proc.stdout, proc.stderr]
         children = [p.pid for p in psutil.Process(serve.proc.pid).children(recursive=True)]
