@@ -15,6 +15,11 @@ from typing import Any
 from tests.gui.conftest import bundle_pids
 
 ROOT = Path(__file__).resolve().parents[2]
+#: how long a launch may take to show its bundles: a hang detector, not a speed
+#: check (a cold app start imports Qt and the SDK; under pytest-xdist on two
+#: loaded cores that took over 30 s)
+LAUNCH_WAIT = 90
+TWO = "2 bundle processes"
 
 
 def launch_app(data_dir: Path, settings: Path) -> subprocess.Popen[str]:
@@ -59,7 +64,7 @@ def test_sigterm_while_bundles_start_exits_0_and_leaves_nothing(tmp_path: Path) 
     data = tmp_path / "data"
     app = launch_app(data, tmp_path / "gui.ini")
     try:
-        poll(lambda: bundle_pids(data), 30, "a bundle process to appear")
+        poll(lambda: bundle_pids(data), LAUNCH_WAIT, "a bundle process to appear")
     finally:
         rc, out = finish(app, signal.SIGTERM)  # the demo bundles are still handshaking
     assert rc == 0, out
@@ -71,7 +76,7 @@ def test_quit_keeps_layout_and_next_launch_restores_bundles(tmp_path: Path) -> N
     data, settings = tmp_path / "data", tmp_path / "gui.ini"
     app = launch_app(data, settings)
     try:
-        first = poll(lambda: len(bundle_pids(data)) == 2 and bundle_pids(data), 30, "2 bundles")
+        first = poll(lambda: len(bundle_pids(data)) == 2 and bundle_pids(data), LAUNCH_WAIT, TWO)
         time.sleep(1.0)
     finally:
         rc, out = finish(app, signal.SIGINT)
@@ -87,7 +92,7 @@ def test_quit_keeps_layout_and_next_launch_restores_bundles(tmp_path: Path) -> N
     # Next launch: no seeding, and the bundles that were running come back.
     app = launch_app(data, settings)
     try:
-        again = poll(lambda: len(bundle_pids(data)) == 2 and bundle_pids(data), 30, "restore")
+        again = poll(lambda: len(bundle_pids(data)) == 2 and bundle_pids(data), LAUNCH_WAIT, TWO)
     finally:
         rc, out = finish(app, signal.SIGTERM)
     assert rc == 0, out
