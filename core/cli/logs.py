@@ -20,7 +20,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     p.add_argument("--json", action="store_true", help="a JSON list (one object per line with -f)")
     p.set_defaults(run=run_logs)
-    e = sub.add_parser("events", parents=[common], help="lifecycle events (state changes)")
+    e = sub.add_parser(
+        "events",
+        parents=[common],
+        help="bundle history (states, config changes), kept across relaunches",
+    )
     e.add_argument("-f", "--follow", action="store_true", help="keep printing live events")
     e.add_argument("--json", action="store_true", help="JSON (one object per line with -f)")
     e.set_defaults(run=run_events)
@@ -51,6 +55,9 @@ def format_event(ev: dict[str, Any]) -> str:
     where = f"{ev['workspace']}/{ev['bundle']}"
     if ev["kind"] == "transition":
         text = f"{ev['previous']} -> {ev['state']}"
+    elif ev.get("via"):  # a recorded change: which keys, who, through what
+        keys = ", ".join(ev.get("keys") or []) or "-"
+        text = f"{ev['kind']} {keys} (by {ev.get('user') or '?'} via {ev['via']})"
     else:
         text = ev["kind"]
     error = f"  {ev['error'].splitlines()[0]}" if ev.get("error") else ""

@@ -24,6 +24,7 @@ from core.errors import ConfigError, ConsoleError, NotFoundError
 from core.service.protocol import FAILED, NO_CONSOLE, REFUSED, ServiceError, usage
 
 if TYPE_CHECKING:
+    from core.history.store import HistoryRecord
     from core.host import Host
     from core.models import LifecycleEvent
     from core.workspaces import InstalledBundle, Workspace
@@ -185,6 +186,22 @@ def event_json(host: Host, ev: LifecycleEvent) -> dict[str, Any]:
         "state": str(ev.state),
         "error": ev.error,  # redacted by the engine
     }
+
+
+def history_json(record: HistoryRecord) -> dict[str, Any]:
+    """A history record in the shape of :func:`event_json`, plus who changed what."""
+    data: dict[str, Any] = {
+        "at": record.at,
+        "kind": record.kind,
+        "workspace": record.ws_id,
+        "bundle": record.server_name,
+        "previous": record.previous,
+        "state": record.state,
+        "error": record.error,  # redacted when it was recorded
+    }
+    if record.keys or record.via:  # a config change: key names only, never a value
+        data.update(keys=list(record.keys), user=record.user, via=record.via)
+    return data
 
 
 # -- operations -----------------------------------------------------------------------
@@ -458,7 +475,15 @@ async def op_logs(ops: Operations, args: dict[str, Any]) -> Any:
 
 
 async def op_events(ops: Operations, args: dict[str, Any]) -> Any:
-    return list(ops.recent)
+    """The newest history records (kept across relaunches, core.history), oldest first.
+
+    Without a readable history (a refused link, say) the events of this session.
+    """
+    history = ops.host.history
+    if history is None or history.store.problem is not None:
+        return list(ops.recent)
+    newest = collections.deque(history.store.records(), maxlen=RECENT_EVENTS)
+    return [history_json(record) for record in newest]
 
 
 async def op_handover(ops: Operations, args: dict[str, Any]) -> Any:

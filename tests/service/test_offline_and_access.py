@@ -40,6 +40,15 @@ def test_offline_edits_work_and_live_commands_say_how_to_start(tmp_path: Path) -
     [ws] = status["workspaces"]
     assert ws["name"] == "Ops" and [b["state"] for b in ws["bundles"]] == ["stopped"]
     outputs = [saved.stdout, saved.stderr, json.dumps(show), json.dumps(status)]
+    # The change is history, read back by another process: which key, who, through
+    # what, never the value (core.history); the text form says the same.
+    history = cli_json(data_dir, "events")
+    [change] = [ev for ev in history if ev["kind"] == "config"]
+    assert (change["bundle"], change["keys"], change["via"]) == ("demo-vault", ["api_token"], "cli")
+    assert change["user"] == pwd.getpwuid(os.getuid()).pw_name
+    text = cli(data_dir, "events")
+    assert text.returncode == 0 and "config api_token (by " in text.stdout
+    outputs += [json.dumps(history), text.stdout]
     for args in (
         ("start", "Ops", "demo-vault"),
         ("restart", "Ops", "demo-vault"),
