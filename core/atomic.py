@@ -59,6 +59,10 @@ def find_link(path: Path, root: Path) -> Path | None:
                 return current
         except (FileNotFoundError, NotADirectoryError):
             return None  # nothing further down exists to be followed
+        except PermissionError:
+            # A folder we may not search: nothing below it can be reached, so not
+            # written through either; the read or write itself says what is wrong.
+            return None
     return None
 
 
