@@ -31,6 +31,22 @@ _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW",
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_BACKUPS = 2
 TAIL_LINES = 50
+
+
+def shift_backups(path: Path, backups: int) -> None:
+    """Rotate ``path`` → ``path.1`` → … → ``path.<backups>`` (the oldest is replaced).
+
+    With no backups the file is just removed. The caller has closed its descriptor
+    and opens a fresh ``path`` next.
+    """
+    for i in range(backups, 0, -1):
+        src = path.with_name(f"{path.name}.{i - 1}") if i > 1 else path
+        if src.exists():
+            os.replace(src, path.with_name(f"{path.name}.{i}"))
+    if backups == 0:
+        path.unlink(missing_ok=True)
+
+
 #: A "line" longer than this is cut into pieces so a newline-free flood cannot grow memory.
 MAX_LINE = 16 * 1024
 
@@ -157,13 +173,7 @@ class BundleLog:
 
     def _rotate(self) -> None:
         self._close_fd()
-        for i in range(self.backups, 0, -1):
-            src = self.path.with_name(f"{self.path.name}.{i - 1}") if i > 1 else self.path
-            dst = self.path.with_name(f"{self.path.name}.{i}")
-            if src.exists():
-                os.replace(src, dst)
-        if self.backups == 0:
-            self.path.unlink(missing_ok=True)
+        shift_backups(self.path, self.backups)
         self._open()
 
     def close(self) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 from core.atomic import PRIVATE_FILE_MODE, ensure_private_dir, refuse_links
 from core.errors import DataError
+from core.logs import shift_backups
 
 log = logging.getLogger(__name__)
 
@@ -171,13 +172,7 @@ class HistoryStore:
 
     def _rotate(self) -> None:
         self._close_fd()
-        for i in range(self.backups, 0, -1):
-            src = self.path.with_name(f"{self.path.name}.{i - 1}") if i > 1 else self.path
-            dst = self.path.with_name(f"{self.path.name}.{i}")
-            if src.exists():
-                os.replace(src, dst)
-        if self.backups == 0:
-            self.path.unlink(missing_ok=True)
+        shift_backups(self.path, self.backups)
         self._open()
 
     def _close_fd(self) -> None:
