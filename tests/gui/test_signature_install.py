@@ -18,7 +18,8 @@ async def test_invalid_signature_needs_the_confirmed_override(launch: Any, tmp_p
     bad = flipped_byte(signed, tmp_path / "bad.mcpb", HARMLESS_OFFSET)
     async with launch() as console:
         window, host = console.window, console.host
-        ws = window.current_ws_id
+        # A workspace without Demo Clock: in Demo, installing it again offers Update.
+        ws = host.create_workspace("Signed").id
         before = [b.server_name for b in host.workspace(ws).bundles]
         await window.install(ws, str(bad))
         assert "signature does not match" in window.statusBar().currentMessage()
@@ -45,7 +46,8 @@ async def test_signed_install_reports_the_signer(launch: Any, tmp_path: Path) ->
     signed = sign_self_signed(clock)
     async with launch() as console:
         window = console.window
-        await window.install(window.current_ws_id, str(signed))
+        ws = console.host.create_workspace("Signed").id  # Demo has Demo Clock already
+        await window.install(ws, str(signed))
         message = window.statusBar().currentMessage()
         assert "Signed by C=US,O=MCPB Extensions,CN=MCPB Self-Signed Certificate" in message
         assert "self-signed" in message
