@@ -159,8 +159,10 @@ async def _spawn_parts(rounds: int) -> Figure:
 
         async def shimmed() -> dict[str, float]:
             t0 = now()
-            proc, _ = spawn(true, env, None, policy)
-            proc.communicate()
+            spawned = spawn(true, env, None, policy)
+            spawned.popen.communicate()
+            if spawned.pid_one is not None:
+                spawned.pid_one.close()
             return {"total": now() - t0}
 
         variants = {name: runner(a) for name, a in argv.items()}

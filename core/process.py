@@ -35,6 +35,8 @@ from core.models import LaunchSpec, ToolInfo
 from core.proctable import start_since_boot
 from core.redact import Redactor
 from core.sandbox import Isolation, spawn
+from core.sandbox.pid_one import PidOne
+from core.sandbox.spawn import Prepared, Spawned, prepare
 
 if TYPE_CHECKING:
     from mcp.client.session import ClientSession
@@ -140,7 +142,7 @@ class _StdinProtocol(asyncio.streams.FlowControlMixin):
     """Write-pipe protocol giving ``StreamWriter`` its drain() flow control."""
 
 
-def _spawn(spec: LaunchSpec, token: str) -> tuple[subprocess.Popen[bytes], Isolation]:
+def _spawn(spec: LaunchSpec, token: str) -> Spawned:
     """Run in a worker thread: ``Popen`` blocks until the child has exec'd, which
     on a loaded 2-core machine took 5-40 ms per spawn when done on the loop.
 
@@ -153,6 +155,59 @@ def _spawn(spec: LaunchSpec, token: str) -> tuple[subprocess.Popen[bytes], Isola
         spec.sandbox,
         start_new_session=True,
     )
+
+
+def _prepare(spec: LaunchSpec, token: str) -> Prepared | None:
+    """:func:`_spawn`'s sandbox, set up now and exec'd later (core.sandbox.prepare)."""
+    return prepare(
+        [spec.command, *spec.args],
+        {**spec.env, SPAWN_ENV: token},
+        spec.cwd,
+        spec.sandbox,
+        start_new_session=True,
+    )
+
+
+class SpawnAhead:
+    """A respawn's next sandbox, set up in a worker thread while the old process stops.
+
+    Used only if the spec read at the spawn itself is the one it was set up for
+    (credentials, network switch, paths): otherwise it is discarded, and the
+    spawn is made as usual. An unused one is always discarded (never exec'd).
+    """
+
+    def __init__(self, spec: LaunchSpec) -> None:
+        self.spec = spec
+        self.token = new_token()
+        self._future = asyncio.get_running_loop().run_in_executor(None, _prepare, spec, self.token)
+        self._taken = False
+
+    async def ready(self) -> None:
+        """Wait until the set-up has finished (it may have failed: then there is none)."""
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self._future)
+
+    def take(self, spec: LaunchSpec) -> tuple[Prepared, str] | None:
+        """The set-up sandbox and its token if ``spec`` is the one it was made for."""
+        if not self._future.done() or self._future.exception() is not None:
+            return None
+        prepared = self._future.result()
+        if prepared is None or spec != self.spec:
+            return None
+        self._taken = True
+        return prepared, self.token
+
+    async def discard(self) -> None:
+        """End the sandbox unless :meth:`take` handed it out; returns once it is gone."""
+        if self._taken:
+            return
+        self._taken = True
+        try:
+            prepared = await asyncio.shield(self._future)
+        except Exception:
+            return
+        if prepared is not None:
+            await asyncio.get_running_loop().run_in_executor(None, prepared.discard)
 
 
 class BundleProcess:
@@ -172,8 +227,12 @@ class BundleProcess:
         call_timeout: float = 60.0,
         ping_interval: float = 15.0,
         ping_timeout: float = 10.0,
+        prepared: tuple[Prepared, str] | None = None,
     ) -> None:
         self.spec = spec
+        #: A sandbox set up ahead for this spec, and the spawn token in its environment
+        #: (core.sandbox.prepare): :meth:`start` lets it exec instead of spawning.
+        self._prepared = prepared
         #: Masks every value the console holds (core.redact), this bundle's included.
         self.redactor = redactor if redactor is not None else Redactor()
         self.redactor.add(spec.secrets)
@@ -206,7 +265,7 @@ class BundleProcess:
         self._forward_ids: dict[str, asyncio.Future[None]] = {}
         self.sweeper = sweeper or EscapeeSweeper()
         #: In the process's environment, inherited by its descendants (see core.escapees).
-        self.spawn_token = new_token()
+        self.spawn_token = prepared[1] if prepared is not None else new_token()
         #: Start in seconds since boot (Linux), to tell descendants from older processes.
         self.since_boot: float | None = None
         self.log = log
@@ -240,6 +299,9 @@ class BundleProcess:
         self.create_time: float | None = None
         #: Whether this process runs confined, and if not why (set at spawn).
         self.isolation: Isolation | None = None
+        #: The sandbox's pid 1 when confined: its exit means nothing of the bundle is left.
+        self._pid_one: PidOne | None = None
+        self._sandbox_reap: asyncio.Future[None] | None = None
 
     # -- start ---------------------------------------------------------------
 
@@ -249,15 +311,26 @@ class BundleProcess:
         Raises :class:`SpawnError` with a user-shaped, redacted message; on any
         failure the process is gone when this returns.
         """
-        await _import_sdk()
+        ahead, self._prepared = self._prepared, None
+        try:
+            await _import_sdk()
+        except BaseException:
+            if ahead is not None:
+                ahead[0].discard()
+            raise
         loop = asyncio.get_running_loop()
         self._exited = loop.create_future()
         self._close_session = asyncio.Event()
         self._ready = loop.create_future()
         self._stderr_eof = loop.create_future()
-        spawning = loop.run_in_executor(None, _spawn, self.spec, self.spawn_token)
+        released = ahead[0].release() if ahead is not None else None  # a one-byte write
+        if released is not None:
+            spawning: asyncio.Future[Spawned] = loop.create_future()
+            spawning.set_result(released)
+        else:
+            spawning = loop.run_in_executor(None, _spawn, self.spec, self.spawn_token)
         try:
-            popen, self.isolation = await asyncio.shield(spawning)
+            popen, self.isolation, self._pid_one = await asyncio.shield(spawning)
         except (OSError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.log.note(f"spawn failed: {reason}")
@@ -265,9 +338,11 @@ class BundleProcess:
         except asyncio.CancelledError:
             # Cancelled mid-spawn: the process may exist already; never leak it.
             with contextlib.suppress(Exception):
-                leaked, _ = await spawning
-                os.killpg(leaked.pid, signal.SIGKILL)
-                await loop.run_in_executor(None, leaked.wait)
+                leaked = await spawning
+                if leaked.pid_one is not None:
+                    leaked.pid_one.close()
+                os.killpg(leaked.popen.pid, signal.SIGKILL)
+                await loop.run_in_executor(None, leaked.popen.wait)
             raise
         self._popen = popen
         self.pid = popen.pid
@@ -721,8 +796,15 @@ class BundleProcess:
                     self.log.note(f"pid {self.pid} ignored SIGTERM; sending SIGKILL")
                     self._signal_group(signal.SIGKILL)
                     await self._wait_exit(5.0)
-        await self._reap_group()
-        await self._sweep_escapees()
+        if self._pid_one is not None or self._sandbox_reap is not None:
+            # Once, however many stops run at once: the pidfd is watched by one
+            # reader and closed once (a closed fd's number is soon another pipe's).
+            if self._sandbox_reap is None and self._pid_one is not None:
+                self._sandbox_reap = asyncio.ensure_future(self._reap_sandbox(self._pid_one))
+            await asyncio.shield(self._sandbox_reap)
+        else:
+            await self._reap_group()
+            await self._sweep_escapees()
         for pipe in self._pipes:  # a kill survivor may still hold the other ends
             pipe.close()
         trim_soon()  # its buffers are free now (core.memory: once, when things are quiet)
@@ -752,6 +834,27 @@ class BundleProcess:
             delay = min(delay * 2, 0.02)
         if _group_alive(self.pid):
             self._signal_group(signal.SIGKILL)
+
+    async def _reap_sandbox(self, pid_one: PidOne) -> None:
+        """:meth:`_reap_group` for a confined process, watching the sandbox's pid 1.
+
+        No scan of the process table, and no escapee sweep: nothing leaves a pid
+        namespace (see core.sandbox.pid_one). What the server left gets SIGTERM
+        (``setsid()`` helpers too) and a second to go; then pid 1 is killed,
+        which ends the rest.
+        """
+        try:
+            if pid_one.exited():
+                return
+            self._signal_group(signal.SIGTERM)
+            for pid in pid_one.descendants():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGTERM)
+            if not await _readable(pid_one.fd, 1.0):
+                pid_one.kill()
+                await _readable(pid_one.fd, 5.0)
+        finally:
+            pid_one.close()
 
     async def _sweep_escapees(self) -> None:
         """Stop descendants that left the group with ``setsid()`` (see core.escapees).
@@ -880,6 +983,22 @@ def _create_time(pid: int) -> float | None:
         return psutil.Process(pid).create_time()
     except psutil.Error:
         return None
+
+
+async def _readable(fd: int | None, timeout: float) -> bool:
+    """Wait until ``fd`` (a pidfd: the process exited) is readable; False on timeout."""
+    if fd is None:
+        return True
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    loop.add_reader(fd, lambda: done.done() or done.set_result(None))
+    try:
+        await asyncio.wait_for(done, timeout)
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        loop.remove_reader(fd)
 
 
 def _group_alive(pgid: int) -> bool:
