@@ -7,17 +7,15 @@ adds the network namespace.
 
 A second figure takes one bwrap spawn apart (``/bin/true`` run to exit, no
 server): the namespaces, the policy's binds, the stdout/ready shim that
-core.sandbox.spawn adds. Measured on this 2-core machine under the other
-engineers' load (load average 12), medians:
+core.sandbox.spawn adds. Measured on this 2-core machine, medians:
 
-- before: respawn on / off 1.26x (291 vs 209 ms; 24 rounds). Taken apart, the
-  confined stop spent a median 10.2 ms (0 unconfined) in ``_reap_group``: bwrap's
-  monitor exits about 1 ms before its pid-1 init, the group still looked alive
-  and the poll slept 20 ms. Nested read-only binds (the venv inside the
-  checkout) were one mount each.
-- after: the poll starts at 1 ms, nested binds are merged; the shim (bash, so
-  a server closing stdout is seen and a bwrap failure falls back) costs about
-  2 ms of its own. Figures: run ``make bench ARGS="--only isolation"``.
+- session 18 (load 3): respawn on / off 1.26x; the confined stop spent a
+  median 10.2 ms in ``_reap_group`` (the poll slept 20 ms).
+- session 19: a confined stop watches the sandbox's pid 1 (no process-table
+  scan, which had found only that pid 1's zombie) and a respawn prepares the
+  next sandbox while the old process stops: 1.03x quiet and with one core
+  busy, 1.07-1.15x with both saturated (was 1.15x and 1.35x in the same
+  conditions). Figures: the README's "What a bundle can and cannot touch".
 """
 
 from __future__ import annotations
