@@ -21,6 +21,23 @@ from core.errors import DataError
 LOCK_NAME = "console.lock"
 
 
+class DataDirInUse(DataError):
+    """Another process holds the lock: a console, or an offline CLI command for a moment.
+
+    Its own type so that who is merely early (``serve`` behind a CLI command, a
+    CLI command behind a starting ``serve``) can wait and retry instead of failing.
+    """
+
+    def __init__(self, root: Path, pid: int | None) -> None:
+        who = f" (pid {pid})" if pid is not None else ""
+        super().__init__(
+            root,
+            f"is in use by another Bundle Console{who}. "
+            "Close it first: two consoles would stop each other's bundles.",
+        )
+        self.pid = pid
+
+
 class DataDirLock:
     """Held from :meth:`acquire` until :meth:`release` (or the process ends)."""
 
@@ -46,12 +63,7 @@ class DataDirLock:
             with contextlib.suppress(OSError):
                 holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
             os.close(fd)
-            who = f" (pid {holder})" if holder.isdigit() else ""
-            raise DataError(
-                root,
-                f"is in use by another Bundle Console{who}. "
-                "Close it first: two consoles would stop each other's bundles.",
-            ) from None
+            raise DataDirInUse(root, int(holder) if holder.isdigit() else None) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         return cls(fd)

@@ -14,13 +14,16 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.host import Host
 
 log = logging.getLogger(__name__)
 
 
 async def serve(data_dir: Path | None, *, restore: bool = True) -> int:
     from core.demo import seed_if_empty, start_seeded
-    from core.host import Host
     from core.service.server import ControlServer
 
     stop = asyncio.Event()
@@ -35,8 +38,7 @@ async def serve(data_dir: Path | None, *, restore: bool = True) -> int:
         handed_over = True
         stop.set()
 
-    await _wait_for_lock(data_dir)
-    host = await Host.open(data_dir, restore=False)
+    host = await _open_host(data_dir)
     server: ControlServer | None = None
     starting: asyncio.Task[object] | None = None
     try:
@@ -63,19 +65,25 @@ async def serve(data_dir: Path | None, *, restore: bool = True) -> int:
     return 0
 
 
-async def _wait_for_lock(data_dir: Path | None, timeout: float = 10.0) -> None:
-    """An offline CLI command holds the lock for a moment: let it finish first.
+async def _open_host(data_dir: Path | None, timeout: float = 10.0) -> Host:
+    """An offline CLI command holds the lock for a moment: retry until it is done.
 
-    A console (GUI or serve) holds it for good; then Host.open says who.
+    Retrying the open itself, not probing the lock first: a command could take
+    the lock between a probe and the open. A console (GUI or serve) holds it
+    for good; after ``timeout`` the open's error says who.
     """
-    from core.paths import resolve_data_dir
-    from core.service.client import lock_is_free
+    from core.datalock import DataDirInUse
+    from core.host import Host
 
-    root = resolve_data_dir(data_dir)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not lock_is_free(root) and loop.time() < deadline:
-        await asyncio.sleep(0.1)
+    while True:
+        try:
+            return await Host.open(data_dir, restore=False)
+        except DataDirInUse:
+            if loop.time() >= deadline:
+                raise
+            await asyncio.sleep(0.1)
 
 
 def main(data_dir: Path | None, *, restore: bool = True, log_level: str = "INFO") -> int:
