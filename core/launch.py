@@ -141,11 +141,13 @@ def resolve_values(
     return values
 
 
+#: the window's way to set a field; the CLI answers replace it with its own
+#: (core.service.ops.cli_wording), Configure itself drops it.
+SETUP_HINT = "Open Configure… to set it."
+
+
 def needs_setup_message(title: str, bundle: str, ws_name: str) -> str:
-    return (
-        f'Missing required config "{title}" for {bundle} (workspace {ws_name}). '
-        "Open Configure… to set it."
-    )
+    return f'Missing required config "{title}" for {bundle} (workspace {ws_name}). {SETUP_HINT}'
 
 
 def check_required(manifest: Manifest, values: Mapping[str, Any], ws_name: str) -> None:

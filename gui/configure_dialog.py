@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.launch import SETUP_HINT
 from gui.config_fields import UNSET, FieldEditor, StringEditor, make_editor
 from gui.save_test import SaveAndTest
 from gui.spinner import Spinner
@@ -62,7 +63,7 @@ def outcome_message(result: Any, start: Any = None) -> tuple[str, str]:
         error = start.error or "unknown error"
     kind, template = OUTCOME_TEXT.get(outcome, ("info", "Saved ({outcome})"))
     # Shown inside Configure itself: the "Open Configure… to set it." hint is noise here.
-    error = error.replace(" Open Configure… to set it.", "").strip()
+    error = error.replace(f" {SETUP_HINT}", "").strip()
     return kind, template.format(error=error, outcome=outcome)
 
 

@@ -15,9 +15,11 @@ import collections
 import contextlib
 import logging
 import os
+import shlex
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigError, ConsoleError, NotFoundError
@@ -176,6 +178,41 @@ def no_console_message(host: Host) -> str:
     )
 
 
+def cli_wording(host: Host, ws_id: str, server_name: str, text: str | None) -> str | None:
+    """``text`` with the window's needs-setup hint replaced by the CLI command that sets it.
+
+    The engine keeps one message (the window shows it); every answer here goes
+    to a command line, where "Open Configure…" leads nowhere. The key comes
+    from the manifest and the set/not-set flags, never from a value.
+    """
+    from core.launch import SETUP_HINT
+    from core.paths import resolve_data_dir
+
+    if not text or SETUP_HINT not in text:
+        return text
+    ws = next((w for w in host.workspaces() if w.id == ws_id), None)
+    if ws is None:
+        return text
+    assignment, tail = "KEY=VALUE", ""
+    with contextlib.suppress(ConsoleError):
+        manifest = host.manifest(ws_id, server_name)
+        populated = host.config_status(ws_id, server_name)
+        missing = [
+            (key, f)
+            for key, f in manifest.user_config.items()
+            if f.required and not populated.get(key) and f.default is None
+        ]
+        named = [(key, f) for key, f in missing if f'"{f.title}"' in text]
+        if named or missing:
+            key, f = (named or missing)[0]
+            assignment = f"{key}=-" if f.sensitive else f"{key}=VALUE"
+            tail = " (the value on standard input)" if f.sensitive else ""
+    command = ["bundle-console", "config", "set", ws.name, server_name, assignment]
+    if Path(host.data_dir) != resolve_data_dir(None):
+        command += ["--data-dir", str(host.data_dir)]
+    return text.replace(SETUP_HINT, f"Set it with: {shlex.join(command)}{tail}.")
+
+
 def event_json(host: Host, ev: LifecycleEvent) -> dict[str, Any]:
     return {
         "at": ev.at,
@@ -184,7 +221,7 @@ def event_json(host: Host, ev: LifecycleEvent) -> dict[str, Any]:
         "bundle": ev.server_name,
         "previous": str(ev.previous),
         "state": str(ev.state),
-        "error": ev.error,  # redacted by the engine
+        "error": cli_wording(host, ev.ws_id, ev.server_name, ev.error),  # redacted by the engine
     }
 
 
@@ -231,7 +268,9 @@ def _bundle_status(ops: Operations, ws: Workspace, b: InstalledBundle) -> dict[s
         "restarts": inst.restarts if inst else 0,
         "crash_restarts": inst.crash_restarts if inst else 0,
         "respawns": inst.respawns if inst else 0,
-        "needs_setup": inst.needs_setup if inst else None,
+        "needs_setup": cli_wording(
+            ops.host, ws.id, b.server_name, inst.needs_setup if inst else None
+        ),
         "last_error": inst.last_error if inst else None,  # redacted by the engine
         "protected": b.protected,
         # provenance and install warnings (official-schema problems among them)
@@ -263,23 +302,28 @@ async def op_status(ops: Operations, args: dict[str, Any]) -> Any:
     }
 
 
-def _respawn_json(result: Any) -> dict[str, Any]:
-    return asdict(result)
+def _respawn_json(ops: Operations, ws_id: str, server_name: str, result: Any) -> dict[str, Any]:
+    data = asdict(result)
+    data["error"] = cli_wording(ops.host, ws_id, server_name, data.get("error"))
+    return data
 
 
 async def op_start(ops: Operations, args: dict[str, Any]) -> Any:
     ws, b = ops.target(args)
-    return _respawn_json(await ops.host.lifecycle.start_bundle(b.server_name, ws.id))
+    result = await ops.host.lifecycle.start_bundle(b.server_name, ws.id)
+    return _respawn_json(ops, ws.id, b.server_name, result)
 
 
 async def op_stop(ops: Operations, args: dict[str, Any]) -> Any:
     ws, b = ops.target(args)
-    return _respawn_json(await ops.host.lifecycle.stop_bundle(b.server_name, ws.id))
+    result = await ops.host.lifecycle.stop_bundle(b.server_name, ws.id)
+    return _respawn_json(ops, ws.id, b.server_name, result)
 
 
 async def op_restart(ops: Operations, args: dict[str, Any]) -> Any:
     ws, b = ops.target(args)
-    return _respawn_json(await ops.host.lifecycle.respawn_bundle(b.server_name, ws.id))
+    result = await ops.host.lifecycle.respawn_bundle(b.server_name, ws.id)
+    return _respawn_json(ops, ws.id, b.server_name, result)
 
 
 async def op_config_show(ops: Operations, args: dict[str, Any]) -> Any:
@@ -311,7 +355,9 @@ def _configure_json(ops: Operations, ws: Workspace, b: InstalledBundle, result: 
     return {
         "outcome": result.outcome,
         "populated": dict(result.populated),
-        "error": respawn.error if respawn is not None else None,  # redacted by the engine
+        "error": cli_wording(  # redacted by the engine
+            ops.host, ws.id, b.server_name, respawn.error if respawn is not None else None
+        ),
         "pid": inst.pid if inst is not None else None,
     }
 
@@ -343,7 +389,7 @@ async def op_config_clear(ops: Operations, args: dict[str, Any]) -> Any:
     return _configure_json(ops, ws, b, result)
 
 
-def _update_json(ws: Workspace, result: Any) -> dict[str, Any]:
+def _update_json(ops: Operations, ws: Workspace, result: Any) -> dict[str, Any]:
     plan = result.plan
     respawn = result.config.respawn
     return {
@@ -354,7 +400,9 @@ def _update_json(ws: Workspace, result: Any) -> dict[str, Any]:
         "from_version": plan.old_version,
         "to_version": plan.new_version,
         "outcome": result.outcome,
-        "error": respawn.error if respawn is not None else None,  # redacted by the engine
+        "error": cli_wording(  # redacted by the engine
+            ops.host, ws.id, plan.server_name, respawn.error if respawn is not None else None
+        ),
         "notes": list(result.notes),
         "needs_setup": list(plan.diff.needs_setup),
         "dropped": list(plan.diff.dropped),
@@ -372,7 +420,7 @@ async def op_install(ops: Operations, args: dict[str, Any]) -> Any:
             result = await ops.host.update_bundle(
                 ws.id, plan.server_name, args["path"], allow_invalid_signature=allow
             )
-            return _update_json(ws, result)
+            return _update_json(ops, ws, result)
     inst = await ops.host.install_bundle(
         ws.id,
         args["path"],
@@ -385,13 +433,13 @@ async def op_install(ops: Operations, args: dict[str, Any]) -> Any:
         "bundle": inst.server_name,
         "signature": signature.summary if signature else None,
         "warnings": ops.host.install_warnings(ws.id, inst.server_name),
-        "needs_setup": inst.needs_setup,
+        "needs_setup": cli_wording(ops.host, ws.id, inst.server_name, inst.needs_setup),
     }
 
 
 async def op_rollback(ops: Operations, args: dict[str, Any]) -> Any:
     ws, b = ops.target(args)
-    return _update_json(ws, await ops.host.rollback_bundle(ws.id, b.server_name))
+    return _update_json(ops, ws, await ops.host.rollback_bundle(ws.id, b.server_name))
 
 
 async def op_bulk(ops: Operations, args: dict[str, Any], verb: str) -> Any:
@@ -405,7 +453,11 @@ async def op_bulk(ops: Operations, args: dict[str, Any], verb: str) -> Any:
         "bundles": [
             {"bundle": i.server_name, "skipped": True}
             if i.result is None
-            else {"bundle": i.server_name, "skipped": False, **_respawn_json(i.result)}
+            else {
+                "bundle": i.server_name,
+                "skipped": False,
+                **_respawn_json(ops, ws.id, i.server_name, i.result),
+            }
             for i in result.items
         ],
     }
