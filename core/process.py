@@ -148,24 +148,17 @@ def _spawn(spec: LaunchSpec, token: str) -> Spawned:
 
     The command runs inside the bundle's sandbox when one can be made (core.sandbox).
     """
-    return spawn(
-        [spec.command, *spec.args],
-        {**spec.env, SPAWN_ENV: token},
-        spec.cwd,
-        spec.sandbox,
-        start_new_session=True,
-    )
+    return spawn(*_launch(spec, token), start_new_session=True)
 
 
 def _prepare(spec: LaunchSpec, token: str) -> Prepared | None:
     """:func:`_spawn`'s sandbox, set up now and exec'd later (core.sandbox.prepare)."""
-    return prepare(
-        [spec.command, *spec.args],
-        {**spec.env, SPAWN_ENV: token},
-        spec.cwd,
-        spec.sandbox,
-        start_new_session=True,
-    )
+    return prepare(*_launch(spec, token), start_new_session=True)
+
+
+def _launch(spec: LaunchSpec, token: str) -> tuple[list[str], dict[str, str], str | None, Any]:
+    """argv, environment (with the spawn token), cwd and sandbox policy of a spawn."""
+    return [spec.command, *spec.args], {**spec.env, SPAWN_ENV: token}, spec.cwd, spec.sandbox
 
 
 class SpawnAhead:
