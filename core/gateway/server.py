@@ -29,6 +29,7 @@ from core.gateway.console_requests import ConsoleRequests
 from core.gateway.records import CallLog, CallRecord, read_records
 from core.lifecycle import BundleUnavailable
 from core.redact import redact
+from core.sdk_import import import_off_loop
 from core.states import BundleState
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class Gateway(ConsoleRequests):
     # -- start and stop ------------------------------------------------------------
 
     async def start(self) -> None:
-        await asyncio.to_thread(_import_sdk)
+        await import_off_loop(SDK_MODULES)
         self._token = files.write_token(self.data_dir)
         sock = unixsock.bind(files.socket_path(self.data_dir))
         self._server = await asyncio.start_unix_server(
@@ -777,10 +778,8 @@ def _is_cancel(exc: BaseException) -> bool:
     return isinstance(exc, anyio.get_cancelled_exc_class())
 
 
-def _import_sdk() -> None:
-    import mcp.server.lowlevel
-    import mcp.shared.exceptions  # noqa: F401
-    import mcp_types  # noqa: F401
+#: What the gateway's sessions need, imported at its start (core.sdk_import).
+SDK_MODULES = ("mcp.server.lowlevel", "mcp.shared.exceptions", "mcp_types")
 
 
 async def start_gateway(host: Host, **options: Any) -> Gateway:
