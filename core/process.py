@@ -17,12 +17,10 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
-import importlib
 import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -36,7 +34,8 @@ from core.proctable import start_since_boot
 from core.redact import Redactor
 from core.sandbox import Isolation, spawn
 from core.sandbox.pid_one import PidOne
-from core.sandbox.spawn import Prepared, Spawned, prepare
+from core.sandbox.spawn import Spawned
+from core.sdk_import import import_off_loop
 
 if TYPE_CHECKING:
     from mcp.client.session import ClientSession
@@ -148,59 +147,13 @@ def _spawn(spec: LaunchSpec, token: str) -> Spawned:
 
     The command runs inside the bundle's sandbox when one can be made (core.sandbox).
     """
-    return spawn(*_launch(spec, token), start_new_session=True)
-
-
-def _prepare(spec: LaunchSpec, token: str) -> Prepared | None:
-    """:func:`_spawn`'s sandbox, set up now and exec'd later (core.sandbox.prepare)."""
-    return prepare(*_launch(spec, token), start_new_session=True)
-
-
-def _launch(spec: LaunchSpec, token: str) -> tuple[list[str], dict[str, str], str | None, Any]:
-    """argv, environment (with the spawn token), cwd and sandbox policy of a spawn."""
-    return [spec.command, *spec.args], {**spec.env, SPAWN_ENV: token}, spec.cwd, spec.sandbox
-
-
-class SpawnAhead:
-    """A respawn's next sandbox, set up in a worker thread while the old process stops.
-
-    Used only if the spec read at the spawn itself is the one it was set up for
-    (credentials, network switch, paths): otherwise it is discarded, and the
-    spawn is made as usual. An unused one is always discarded (never exec'd).
-    """
-
-    def __init__(self, spec: LaunchSpec) -> None:
-        self.spec = spec
-        self.token = new_token()
-        self._future = asyncio.get_running_loop().run_in_executor(None, _prepare, spec, self.token)
-        self._taken = False
-
-    async def ready(self) -> None:
-        """Wait until the set-up has finished (it may have failed: then there is none)."""
-        with contextlib.suppress(Exception):
-            await asyncio.shield(self._future)
-
-    def take(self, spec: LaunchSpec) -> tuple[Prepared, str] | None:
-        """The set-up sandbox and its token if ``spec`` is the one it was made for."""
-        if not self._future.done() or self._future.exception() is not None:
-            return None
-        prepared = self._future.result()
-        if prepared is None or spec != self.spec:
-            return None
-        self._taken = True
-        return prepared, self.token
-
-    async def discard(self) -> None:
-        """End the sandbox unless :meth:`take` handed it out; returns once it is gone."""
-        if self._taken:
-            return
-        self._taken = True
-        try:
-            prepared = await asyncio.shield(self._future)
-        except Exception:
-            return
-        if prepared is not None:
-            await asyncio.get_running_loop().run_in_executor(None, prepared.discard)
+    return spawn(
+        [spec.command, *spec.args],
+        {**spec.env, SPAWN_ENV: token},
+        spec.cwd,
+        spec.sandbox,
+        start_new_session=True,
+    )
 
 
 class BundleProcess:
@@ -220,12 +173,8 @@ class BundleProcess:
         call_timeout: float = 60.0,
         ping_interval: float = 15.0,
         ping_timeout: float = 10.0,
-        prepared: tuple[Prepared, str] | None = None,
     ) -> None:
         self.spec = spec
-        #: A sandbox set up ahead for this spec, and the spawn token in its environment
-        #: (core.sandbox.prepare): :meth:`start` lets it exec instead of spawning.
-        self._prepared = prepared
         #: Masks every value the console holds (core.redact), this bundle's included.
         self.redactor = redactor if redactor is not None else Redactor()
         self.redactor.add(spec.secrets)
@@ -258,7 +207,7 @@ class BundleProcess:
         self._forward_ids: dict[str, asyncio.Future[None]] = {}
         self.sweeper = sweeper or EscapeeSweeper()
         #: In the process's environment, inherited by its descendants (see core.escapees).
-        self.spawn_token = prepared[1] if prepared is not None else new_token()
+        self.spawn_token = new_token()
         #: Start in seconds since boot (Linux), to tell descendants from older processes.
         self.since_boot: float | None = None
         self.log = log
@@ -304,24 +253,13 @@ class BundleProcess:
         Raises :class:`SpawnError` with a user-shaped, redacted message; on any
         failure the process is gone when this returns.
         """
-        ahead, self._prepared = self._prepared, None
-        try:
-            await _import_sdk()
-        except BaseException:
-            if ahead is not None:
-                ahead[0].discard()
-            raise
+        await _import_sdk()
         loop = asyncio.get_running_loop()
         self._exited = loop.create_future()
         self._close_session = asyncio.Event()
         self._ready = loop.create_future()
         self._stderr_eof = loop.create_future()
-        released = ahead[0].release() if ahead is not None else None  # a one-byte write
-        if released is not None:
-            spawning: asyncio.Future[Spawned] = loop.create_future()
-            spawning.set_result(released)
-        else:
-            spawning = loop.run_in_executor(None, _spawn, self.spec, self.spawn_token)
+        spawning = loop.run_in_executor(None, _spawn, self.spec, self.spawn_token)
         try:
             popen, self.isolation, self._pid_one = await asyncio.shield(spawning)
         except (OSError, ValueError) as exc:
@@ -964,9 +902,7 @@ async def _import_sdk() -> None:
     Importing it builds hundreds of pydantic models: about a second during which
     the loop (the GUI's, under qasync) would not turn if the session task did it.
     """
-    if all(name in sys.modules for name in SDK_MODULES):
-        return
-    await asyncio.to_thread(lambda: [importlib.import_module(n) for n in SDK_MODULES])
+    await import_off_loop(SDK_MODULES)
 
 
 def _create_time(pid: int) -> float | None:

@@ -110,28 +110,6 @@ def in_sandbox(pid: int) -> bool:
     return False
 
 
-def gated(pid: int) -> bool:
-    """Whether ``pid`` is a sandbox's ``bwrap`` whose command has not started yet.
-
-    A respawn sets the next sandbox up while the old process stops
-    (core.sandbox.prepare); until it is let go, the only thing inside is the
-    console's shell waiting on its gate pipe, no code of the bundle.
-    """
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            cmdline = Path(f"/proc/{current}/cmdline").read_bytes()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        argv = cmdline.split(b"\0")
-        if len(argv) > 2 and argv[0].endswith(b"bash") and argv[1] == b"-c":
-            return b"read -r -n 1 -u" in argv[2]  # the gate shim, not exec'd yet
-        todo.extend(int(child) for child in children)
-    return False
-
-
 def pids_with_env(key: str, value: str) -> list[int]:
     return [pid for pid in live_pids() if proc_env(pid).get(key) == value]
 

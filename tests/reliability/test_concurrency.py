@@ -43,7 +43,7 @@ import pytest
 from core.errors import InstallError, NotFoundError
 from core.host import Host
 from core.states import BundleState
-from tests.procs import gated, marked_processes, pid_alive, proc_env, wait_for
+from tests.procs import marked_processes, pid_alive, proc_env, wait_for
 from tests.reliability.support import SOAK, EventLog, opened, write_bundle, ws_name
 
 S = BundleState
@@ -118,10 +118,7 @@ class Sampler(threading.Thread):
                     # bwrap is gone; two processes that are both still there 0.2 s later
                     # are two bundles.
                     time.sleep(0.2)
-                    # A sandbox set up for a respawn that has not let its server start
-                    # yet holds no code of the bundle (tests.procs.gated): not counted.
-                    now = marked_processes(self.tag).get(marker, [])
-                    still = [p for p in now if p in pids and not gated(p)]
+                    still = [p for p in marked_processes(self.tag).get(marker, []) if p in pids]
                     if len(still) > 1:
                         self.violations.append(f"{marker}: {len(still)} live processes {still}")
             self.halt.wait(0.03)
