@@ -727,10 +727,10 @@ class BundleProcess:
                     self.log.note(f"pid {self.pid} ignored SIGTERM; sending SIGKILL")
                     self._signal_group(signal.SIGKILL)
                     await self._wait_exit(5.0)
-        if self._pid_one is not None or self._sandbox_reap is not None:
+        if self._pid_one is not None:
             # Once, however many stops run at once: the pidfd is watched by one
             # reader and closed once (a closed fd's number is soon another pipe's).
-            if self._sandbox_reap is None and self._pid_one is not None:
+            if self._sandbox_reap is None:
                 self._sandbox_reap = asyncio.ensure_future(self._reap_sandbox(self._pid_one))
             await asyncio.shield(self._sandbox_reap)
         else:

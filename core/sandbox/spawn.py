@@ -37,7 +37,6 @@ from core.sandbox.policy import Isolation, SandboxPolicy
 #: runs as it is; the handshake timeout bounds the rest).
 READY_TIMEOUT = 10.0
 _BASH = shutil.which("bash") or ""
-_PIPES = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
 
 
 class Spawned(NamedTuple):
@@ -62,31 +61,14 @@ def spawn(
     until the sandbox is set up (a few ms), so call it from a worker thread.
     """
     wrapped, isolation = wrap(argv, env, cwd, policy)
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     if not isolation.isolated or not _BASH:
-        return Spawned(subprocess.Popen(wrapped, env=env, cwd=cwd, **_PIPES, **popen), isolation)
-    started = _sandbox(wrapped, env, cwd, popen)
-    if isinstance(started, _Started):
-        return Spawned(started.popen, isolation, started.pid_one)
-    fallback = subprocess.Popen(list(argv), env=env, cwd=cwd, **_PIPES, **popen)
-    reason = f"bubblewrap could not set up its sandbox ({started})"
-    return Spawned(fallback, Isolation(False, reason))
-
-
-class _Started(NamedTuple):
-    popen: subprocess.Popen[bytes]
-    pid_one: PidOne | None
-
-
-def _sandbox(
-    wrapped: list[str], env: Mapping[str, str], cwd: str | None, popen: dict[str, Any]
-) -> _Started | str:
-    """Start bwrap with the stdout/ready shim; the sandbox, or bwrap's reason for failing."""
+        return Spawned(subprocess.Popen(wrapped, env=env, cwd=cwd, **pipes, **popen), isolation)
     out_r, out_w = os.pipe()
     ready_r, ready_w = os.pipe()
-    shim = f'echo >&{ready_w}; exec 1>&{out_w} {out_w}>&- {ready_w}>&-; exec "$@"'
     split = wrapped.index("--") + 1
+    shim = f'echo >&{ready_w}; exec 1>&{out_w} {out_w}>&- {ready_w}>&-; exec "$@"'
     command = [*wrapped[:split], _BASH, "-c", shim, "bash", *wrapped[split:]]
-    passed = (out_w, ready_w)
     try:
         proc = subprocess.Popen(
             command,
@@ -95,15 +77,15 @@ def _sandbox(
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            pass_fds=passed,
+            pass_fds=(out_w, ready_w),
             **popen,
         )
     except BaseException:
-        for fd in (out_r, ready_r, *passed):
+        for fd in (out_r, out_w, ready_r, ready_w):
             os.close(fd)
         raise
-    for fd in passed:
-        os.close(fd)
+    os.close(out_w)
+    os.close(ready_w)
     proc.stdout = open(out_r, "rb", buffering=0)  # closed with the Popen
     try:
         ready = _wait_ready(ready_r, proc)
@@ -112,10 +94,13 @@ def _sandbox(
     if ready is None:  # killed while it set up: end what it started, report the kill
         with contextlib.suppress(OSError):
             os.killpg(proc.pid, signal.SIGKILL)
-        return _Started(proc, None)
+        return Spawned(proc, isolation)
     if ready:
-        return _Started(proc, PidOne.of_monitor(proc.pid))
-    return _failure(proc)
+        return Spawned(proc, isolation, PidOne.of_monitor(proc.pid))
+    detail = _failure(proc)
+    fallback = subprocess.Popen(list(argv), env=env, cwd=cwd, **pipes, **popen)
+    reason = f"bubblewrap could not set up its sandbox ({detail})"
+    return Spawned(fallback, Isolation(False, reason))
 
 
 def _wait_ready(fd: int, proc: subprocess.Popen[bytes]) -> bool | None:
