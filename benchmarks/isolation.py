@@ -12,9 +12,10 @@ core.sandbox.spawn adds. Measured on this 2-core machine, medians:
 - session 18 (load 3): respawn on / off 1.26x; the confined stop spent a
   median 10.2 ms in ``_reap_group`` (the poll slept 20 ms).
 - session 19: a confined stop watches the sandbox's pid 1 (no process-table
-  scan, which had found only that pid 1's zombie): 1.03x quiet, 1.17x with
-  both cores saturated (was 1.15x and 1.35x in the same conditions). Figures:
-  the README's "What a bundle can and cannot touch".
+  scan, which had found only that pid 1's zombie) and a respawn prepares the
+  next sandbox while the old process stops: 0.99x quiet, 1.13-1.16x with
+  both cores saturated (was 1.15x and 1.35x in the same
+  conditions). Figures: the README's "What a bundle can and cannot touch".
 """
 
 from __future__ import annotations

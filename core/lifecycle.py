@@ -39,7 +39,7 @@ from core.models import (
     not_installed_message,
 )
 from core.orphans import OrphanRecord
-from core.process import BundleProcess, SpawnError, exit_text
+from core.process import BundleProcess, SpawnAhead, SpawnError, exit_text
 from core.proctable import boot_id
 from core.redact import Redactor
 from core.sandbox import Isolation
@@ -404,12 +404,31 @@ class BundleLifecycleManager:
                 return RespawnResult(False, STOPPED_BEFORE_READY, "stopped")
             self._cancel_retry(inst)
             had_process = inst._proc is not None
-            await self._drain(inst)
-            await self._stop_process(inst, slot=True)
-            if had_process or inst.state in (S.CRASHED, S.DEAD):
-                inst.restarts += 1
-                inst.respawns += 1
-            return await self._spawn(inst, stop_calls)
+            ahead = self._spawn_ahead(inst) if had_process else None
+            try:
+                await self._drain(inst)
+                await self._stop_process(inst, slot=True)
+                if had_process or inst.state in (S.CRASHED, S.DEAD):
+                    inst.restarts += 1
+                    inst.respawns += 1
+                return await self._spawn(inst, stop_calls, ahead=ahead)
+            finally:
+                if ahead is not None:
+                    await ahead.discard()
+
+    def _spawn_ahead(self, inst: BundleInstance) -> SpawnAhead | None:
+        """Set up the next process's sandbox while the old one drains and stops.
+
+        The spec is read again at the spawn; the sandbox is used only if it is
+        the same (see :class:`core.process.SpawnAhead`). Unconfined, nothing is done.
+        """
+        try:
+            spec = self._spec_provider(inst.server_name, inst.ws_id)
+        except Exception:  # needs setup, a launch error: the spawn itself reports it
+            return None
+        if spec.sandbox is None or not spec.sandbox.enabled:
+            return None
+        return SpawnAhead(spec)
 
     def check_setup(self, server_name: str, ws_id: str) -> str | None:
         """Re-evaluate whether the bundle can launch; publish a ``setup`` event on change."""
@@ -696,17 +715,27 @@ class BundleLifecycleManager:
         self._last_spawn_at = asyncio.get_running_loop().time()
 
     async def _spawn(
-        self, inst: BundleInstance, stop_calls: int, *, auto: bool = False
+        self,
+        inst: BundleInstance,
+        stop_calls: int,
+        *,
+        auto: bool = False,
+        ahead: SpawnAhead | None = None,
     ) -> RespawnResult:
         """Start a process within a start slot (see :class:`Slots`)."""
         release = await self._start_slots.take()
         try:
-            return await self._spawn_now(inst, stop_calls, auto=auto)
+            return await self._spawn_now(inst, stop_calls, auto=auto, ahead=ahead)
         finally:
             release()
 
     async def _spawn_now(
-        self, inst: BundleInstance, stop_calls: int, *, auto: bool = False
+        self,
+        inst: BundleInstance,
+        stop_calls: int,
+        *,
+        auto: bool = False,
+        ahead: SpawnAhead | None = None,
     ) -> RespawnResult:
         """Resolve the launch spec now and start a process; the caller holds the lock.
 
@@ -717,6 +746,8 @@ class BundleLifecycleManager:
         # Pace before reading the spec: from the read to STARTING there is no
         # await, so no credential write can land unseen in between.
         await self._pace_spawn()
+        if ahead is not None:
+            await ahead.ready()  # before the read: no await between it and STARTING
         if inst._stop_calls != stop_calls or self._closing:
             # Stopped while this spawn waited for the lock or its pacing slot (a Stop
             # clicked while a Restart was still stopping the old process): don't start
@@ -766,6 +797,7 @@ class BundleLifecycleManager:
             call_timeout=self.call_timeout,
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
+            prepared=ahead.take(spec) if ahead is not None else None,
         )
         self._hook_server_messages(inst, proc)
         inst._proc = proc

@@ -34,7 +34,7 @@ from core.proctable import start_since_boot
 from core.redact import Redactor
 from core.sandbox import Isolation, spawn
 from core.sandbox.pid_one import PidOne
-from core.sandbox.spawn import Spawned
+from core.sandbox.spawn import Prepared, Spawned, prepare
 from core.sdk_import import import_off_loop
 
 if TYPE_CHECKING:
@@ -147,13 +147,71 @@ def _spawn(spec: LaunchSpec, token: str) -> Spawned:
 
     The command runs inside the bundle's sandbox when one can be made (core.sandbox).
     """
-    return spawn(
-        [spec.command, *spec.args],
-        {**spec.env, SPAWN_ENV: token},
-        spec.cwd,
-        spec.sandbox,
-        start_new_session=True,
-    )
+    return spawn(*_launch(spec, token), start_new_session=True)
+
+
+def _prepare(spec: LaunchSpec, token: str) -> Prepared | None:
+    """:func:`_spawn`'s sandbox, set up now and exec'd later (core.sandbox.prepare)."""
+    return prepare(*_launch(spec, token), start_new_session=True)
+
+
+def _launch(spec: LaunchSpec, token: str) -> tuple[list[str], dict[str, str], str | None, Any]:
+    """argv, environment (with the spawn token), cwd and sandbox policy of a spawn."""
+    return [spec.command, *spec.args], {**spec.env, SPAWN_ENV: token}, spec.cwd, spec.sandbox
+
+
+class SpawnAhead:
+    """A respawn's next sandbox, set up in a worker thread while the old process stops.
+
+    Used only if the spec read at the spawn itself is the one it was set up for
+    (credentials, network switch, paths): otherwise it is discarded at once, in
+    the background, while the spawn is made as usual. An unused one is always
+    discarded (never exec'd).
+    """
+
+    def __init__(self, spec: LaunchSpec) -> None:
+        self.spec = spec
+        self.token = new_token()
+        self._future = asyncio.get_running_loop().run_in_executor(None, _prepare, spec, self.token)
+        self._taken = False
+        self._discarding: asyncio.Future[None] | None = None
+
+    async def ready(self) -> None:
+        """Wait until the set-up has finished (it may have failed: then there is none)."""
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self._future)
+
+    def take(self, spec: LaunchSpec) -> tuple[Prepared, str] | None:
+        """The set-up sandbox and its token if ``spec`` is the one it was made for.
+
+        If not, its discard starts now, so it is gone while the new spawn sets up.
+        """
+        if not self._taken and self._future.done() and self._future.exception() is None:
+            prepared = self._future.result()
+            if prepared is not None and spec == self.spec:
+                self._taken = True
+                return prepared, self.token
+        self._start_discard()
+        return None
+
+    async def discard(self) -> None:
+        """End the sandbox unless :meth:`take` handed it out; returns once it is gone."""
+        self._start_discard()
+        if self._discarding is not None:
+            await asyncio.shield(self._discarding)
+
+    def _start_discard(self) -> None:
+        if self._taken or self._discarding is not None:
+            return
+        self._discarding = asyncio.ensure_future(self._end())
+
+    async def _end(self) -> None:
+        try:
+            prepared = await asyncio.shield(self._future)
+        except Exception:
+            return
+        if prepared is not None:
+            await asyncio.get_running_loop().run_in_executor(None, prepared.discard)
 
 
 class BundleProcess:
@@ -173,8 +231,12 @@ class BundleProcess:
         call_timeout: float = 60.0,
         ping_interval: float = 15.0,
         ping_timeout: float = 10.0,
+        prepared: tuple[Prepared, str] | None = None,
     ) -> None:
         self.spec = spec
+        #: A sandbox set up ahead for this spec, and the spawn token in its environment
+        #: (core.sandbox.prepare): :meth:`start` lets it exec instead of spawning.
+        self._prepared = prepared
         #: Masks every value the console holds (core.redact), this bundle's included.
         self.redactor = redactor if redactor is not None else Redactor()
         self.redactor.add(spec.secrets)
@@ -207,7 +269,7 @@ class BundleProcess:
         self._forward_ids: dict[str, asyncio.Future[None]] = {}
         self.sweeper = sweeper or EscapeeSweeper()
         #: In the process's environment, inherited by its descendants (see core.escapees).
-        self.spawn_token = new_token()
+        self.spawn_token = prepared[1] if prepared is not None else new_token()
         #: Start in seconds since boot (Linux), to tell descendants from older processes.
         self.since_boot: float | None = None
         self.log = log
@@ -253,13 +315,24 @@ class BundleProcess:
         Raises :class:`SpawnError` with a user-shaped, redacted message; on any
         failure the process is gone when this returns.
         """
-        await _import_sdk()
+        ahead, self._prepared = self._prepared, None
+        try:
+            await _import_sdk()
+        except BaseException:
+            if ahead is not None:
+                ahead[0].discard()
+            raise
         loop = asyncio.get_running_loop()
         self._exited = loop.create_future()
         self._close_session = asyncio.Event()
         self._ready = loop.create_future()
         self._stderr_eof = loop.create_future()
-        spawning = loop.run_in_executor(None, _spawn, self.spec, self.spawn_token)
+        released = ahead[0].release() if ahead is not None else None  # a one-byte write
+        if released is not None:
+            spawning: asyncio.Future[Spawned] = loop.create_future()
+            spawning.set_result(released)
+        else:
+            spawning = loop.run_in_executor(None, _spawn, self.spec, self.spawn_token)
         try:
             popen, self.isolation, self._pid_one = await asyncio.shield(spawning)
         except (OSError, ValueError) as exc:
@@ -727,10 +800,10 @@ class BundleProcess:
                     self.log.note(f"pid {self.pid} ignored SIGTERM; sending SIGKILL")
                     self._signal_group(signal.SIGKILL)
                     await self._wait_exit(5.0)
-        if self._pid_one is not None:
+        if self._pid_one is not None or self._sandbox_reap is not None:
             # Once, however many stops run at once: the pidfd is watched by one
             # reader and closed once (a closed fd's number is soon another pipe's).
-            if self._sandbox_reap is None:
+            if self._sandbox_reap is None and self._pid_one is not None:
                 self._sandbox_reap = asyncio.ensure_future(self._reap_sandbox(self._pid_one))
             await asyncio.shield(self._sandbox_reap)
         else:

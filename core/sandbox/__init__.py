@@ -8,18 +8,20 @@ from core.sandbox.bwrap import availability, wrap
 from core.sandbox.defaults import default_policy, gui_settings_dir, planned_isolation
 from core.sandbox.pid_one import PidOne
 from core.sandbox.policy import Isolation, Network, SandboxPolicy
-from core.sandbox.spawn import Spawned, spawn
+from core.sandbox.spawn import Prepared, Spawned, prepare, spawn
 
 __all__ = [
     "Isolation",
     "Network",
     "PidOne",
+    "Prepared",
     "SandboxPolicy",
     "Spawned",
     "availability",
     "default_policy",
     "gui_settings_dir",
     "planned_isolation",
+    "prepare",
     "spawn",
     "wrap",
 ]

@@ -12,8 +12,9 @@ Why bubblewrap and not Landlock alone (measured on this machine, kernel 6.18):
   left in it: helpers that ``setsid()`` and scrub their environment included.
 - ``--unshare-net`` gives a "blocked" bundle a network namespace with only its
   own loopback: no TCP (nor UDP) to anything, the host's 127.0.0.1 included.
-- It costs about 5 ms per spawn on a quiet machine (15-30 ms loaded), against
-  60+ ms for a small server's start-up and handshake.
+- It costs about 5 ms per spawn on a quiet machine (15-30 ms loaded), and a
+  respawn sets the next sandbox up while the old process stops
+  (core.sandbox.spawn.prepare), so that cost is mostly off a respawn's path.
 bwrap runs unprivileged here (user namespaces), drops every capability inside
 the sandbox, sets no_new_privs, and ``--disable-userns`` stops the bundle from
 making a namespace of its own to undo the mounts.

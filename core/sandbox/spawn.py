@@ -13,9 +13,9 @@ Two things bwrap alone gets wrong for an MCP server on stdio:
 
 The shell is bash: dash cannot name fds above 9, and a console has many open.
 
-A monitor killed from outside while the sandbox sets itself up may leave its
-child waiting for it for ever: that is seen at once (a pidfd on the monitor),
-the rest is killed, and the spawn reports a process killed by a signal.
+:func:`prepare` adds a gate: the shell waits on a pipe before it execs, so a
+respawn can have bwrap build the next sandbox while the old server is still
+stopping, and no code of the new one runs until the old one is gone.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from core.sandbox.policy import Isolation, SandboxPolicy
 #: runs as it is; the handshake timeout bounds the rest).
 READY_TIMEOUT = 10.0
 _BASH = shutil.which("bash") or ""
+_PIPES = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
 
 
 class Spawned(NamedTuple):
@@ -61,14 +62,100 @@ def spawn(
     until the sandbox is set up (a few ms), so call it from a worker thread.
     """
     wrapped, isolation = wrap(argv, env, cwd, policy)
-    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     if not isolation.isolated or not _BASH:
-        return Spawned(subprocess.Popen(wrapped, env=env, cwd=cwd, **pipes, **popen), isolation)
+        return Spawned(subprocess.Popen(wrapped, env=env, cwd=cwd, **_PIPES, **popen), isolation)
+    started = _sandbox(wrapped, env, cwd, isolation, gated=False, popen=popen)
+    if isinstance(started, Prepared):
+        return Spawned(started.popen, isolation, started.pid_one)
+    fallback = subprocess.Popen(list(argv), env=env, cwd=cwd, **_PIPES, **popen)
+    reason = f"bubblewrap could not set up its sandbox ({started})"
+    return Spawned(fallback, Isolation(False, reason))
+
+
+def prepare(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cwd: str | None,
+    policy: SandboxPolicy | None,
+    **popen: Any,
+) -> Prepared | None:
+    """Set up the bundle's sandbox now and exec ``argv`` in it only at :meth:`Prepared.release`.
+
+    A respawn prepares the new sandbox while the old process is still stopping, so
+    bwrap's set-up (5 ms quiet, 15-20 ms on a loaded 2-core machine) is off its path.
+    None where there is no sandbox to prepare (unconfined, or bwrap failed: then
+    :func:`spawn` reports why). Blocks like :func:`spawn`.
+    """
+    wrapped, isolation = wrap(argv, env, cwd, policy)
+    if not isolation.isolated or not _BASH:
+        return None
+    started = _sandbox(wrapped, env, cwd, isolation, gated=True, popen=popen)
+    return started if isinstance(started, Prepared) else None
+
+
+class Prepared:
+    """A sandbox that is set up and waits on a gate pipe before it execs its command."""
+
+    def __init__(
+        self,
+        popen: subprocess.Popen[bytes],
+        isolation: Isolation,
+        pid_one: PidOne | None,
+        gate: int | None,
+    ) -> None:
+        self.popen, self.isolation, self.pid_one = popen, isolation, pid_one
+        self._gate = gate
+
+    def release(self) -> Spawned | None:
+        """Let the command exec now; None if the sandbox is gone meanwhile (then discarded)."""
+        gate, self._gate = self._gate, None
+        if gate is None or self.popen.poll() is not None:
+            self._gate = gate
+            self.discard()
+            return None
+        try:
+            os.write(gate, b"x")
+        except OSError:
+            self._gate = gate
+            self.discard()
+            return None
+        os.close(gate)
+        return Spawned(self.popen, self.isolation, self.pid_one)
+
+    def discard(self) -> None:
+        """End the unused sandbox and reap it (it never ran the command)."""
+        if self._gate is not None:
+            os.close(self._gate)
+            self._gate = None
+        with contextlib.suppress(OSError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait()
+        for pipe in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        if self.pid_one is not None:
+            self.pid_one.close()
+
+
+def _sandbox(
+    wrapped: list[str],
+    env: Mapping[str, str],
+    cwd: str | None,
+    isolation: Isolation,
+    *,
+    gated: bool,
+    popen: dict[str, Any],
+) -> Prepared | str:
+    """Start bwrap with the stdout/ready shim; the sandbox, or bwrap's reason for failing."""
     out_r, out_w = os.pipe()
     ready_r, ready_w = os.pipe()
+    gate_r, gate_w = os.pipe() if gated else (None, None)
+    wait = f"read -r -n 1 -u {gate_r} || exit 0; exec {gate_r}<&-; " if gated else ""
+    shim = f'echo >&{ready_w}; {wait}exec 1>&{out_w} {out_w}>&- {ready_w}>&-; exec "$@"'
     split = wrapped.index("--") + 1
-    shim = f'echo >&{ready_w}; exec 1>&{out_w} {out_w}>&- {ready_w}>&-; exec "$@"'
     command = [*wrapped[:split], _BASH, "-c", shim, "bash", *wrapped[split:]]
+    passed = (out_w, ready_w) if gate_r is None else (out_w, ready_w, gate_r)
     try:
         proc = subprocess.Popen(
             command,
@@ -77,15 +164,16 @@ def spawn(
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            pass_fds=(out_w, ready_w),
+            pass_fds=passed,
             **popen,
         )
     except BaseException:
-        for fd in (out_r, out_w, ready_r, ready_w):
-            os.close(fd)
+        for fd in (out_r, ready_r, gate_w, *passed):
+            if fd is not None:
+                os.close(fd)
         raise
-    os.close(out_w)
-    os.close(ready_w)
+    for fd in passed:
+        os.close(fd)
     proc.stdout = open(out_r, "rb", buffering=0)  # closed with the Popen
     try:
         ready = _wait_ready(ready_r, proc)
@@ -94,13 +182,14 @@ def spawn(
     if ready is None:  # killed while it set up: end what it started, report the kill
         with contextlib.suppress(OSError):
             os.killpg(proc.pid, signal.SIGKILL)
-        return Spawned(proc, isolation)
+        if gate_w is not None:
+            os.close(gate_w)
+        return Prepared(proc, isolation, None, None)
     if ready:
-        return Spawned(proc, isolation, PidOne.of_monitor(proc.pid))
-    detail = _failure(proc)
-    fallback = subprocess.Popen(list(argv), env=env, cwd=cwd, **pipes, **popen)
-    reason = f"bubblewrap could not set up its sandbox ({detail})"
-    return Spawned(fallback, Isolation(False, reason))
+        return Prepared(proc, isolation, PidOne.of_monitor(proc.pid), gate_w)
+    if gate_w is not None:
+        os.close(gate_w)
+    return _failure(proc)
 
 
 def _wait_ready(fd: int, proc: subprocess.Popen[bytes]) -> bool | None:

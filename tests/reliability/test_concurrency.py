@@ -43,7 +43,14 @@ import pytest
 from core.errors import InstallError, NotFoundError
 from core.host import Host
 from core.states import BundleState
-from tests.procs import marked_processes, pid_alive, proc_env, wait_for
+from tests.procs import (
+    marked_processes,
+    pid_alive,
+    proc_env,
+    process_tree,
+    runs_bundle_code,
+    wait_for,
+)
 from tests.reliability.support import SOAK, EventLog, opened, write_bundle, ws_name
 
 S = BundleState
@@ -118,9 +125,16 @@ class Sampler(threading.Thread):
                     # bwrap is gone; two processes that are both still there 0.2 s later
                     # are two bundles.
                     time.sleep(0.2)
-                    still = [p for p in marked_processes(self.tag).get(marker, []) if p in pids]
+                    # Only what runs code of the bundle counts (tests.procs.runs_bundle_code):
+                    # not a sandbox a respawn set up that still waits to exec its server.
+                    # Checked twice in order: if p2 runs code at its first check and p1
+                    # still at its second, which came later, both ran at once.
+                    now = marked_processes(self.tag).get(marker, [])
+                    still = [p for p in now if p in pids and runs_bundle_code(p)]
+                    still = [p for p in still if runs_bundle_code(p)]
                     if len(still) > 1:
-                        self.violations.append(f"{marker}: {len(still)} live processes {still}")
+                        trees = "; ".join(process_tree(p) for p in still)
+                        self.violations.append(f"{marker}: {len(still)} live processes ({trees})")
             self.halt.wait(0.03)
 
 
