@@ -32,7 +32,7 @@ from core.memory import trim_soon
 from core.models import LaunchSpec, ToolInfo
 from core.proctable import start_since_boot
 from core.redact import Redactor
-from core.sandbox import Isolation, spawn
+from core.sandbox import Isolation, SandboxPolicy, spawn
 from core.sandbox.pid_one import PidOne
 from core.sandbox.spawn import Prepared, Spawned, prepare
 from core.sdk_import import import_off_loop
@@ -155,7 +155,9 @@ def _prepare(spec: LaunchSpec, token: str) -> Prepared | None:
     return prepare(*_launch(spec, token), start_new_session=True)
 
 
-def _launch(spec: LaunchSpec, token: str) -> tuple[list[str], dict[str, str], str | None, Any]:
+def _launch(
+    spec: LaunchSpec, token: str
+) -> tuple[list[str], dict[str, str], str | None, SandboxPolicy | None]:
     """argv, environment (with the spawn token), cwd and sandbox policy of a spawn."""
     return [spec.command, *spec.args], {**spec.env, SPAWN_ENV: token}, spec.cwd, spec.sandbox
 

@@ -118,6 +118,25 @@ def runs_bundle_code(pid: int) -> bool:
     while the old process stops (core.sandbox.prepare). A sandbox still being set
     up, waiting on its gate, or left with only bwrap as it ends holds neither.
     """
+    for current, argv in _tree(pid):
+        if not argv[0] or _is_zombie(current):
+            continue  # a zombie's cmdline reads empty: nothing runs
+        gate_shim = len(argv) > 2 and argv[1] == b"-c" and b"read -r -n 1 -u" in argv[2]
+        if os.path.basename(argv[0]) != b"bwrap" and not gate_shim:
+            return True
+    return False
+
+
+def process_tree(pid: int) -> str:
+    """``pid`` and its descendants as ``pid:name`` words, for a failure message."""
+    return " ".join(
+        f"{current}:{os.path.basename(argv[0]).decode(errors='replace') or 'zombie'}"
+        for current, argv in _tree(pid)
+    )
+
+
+def _tree(pid: int) -> Iterator[tuple[int, list[bytes]]]:
+    """``(pid, argv)`` of ``pid`` and its descendants still in the process table."""
     todo = [pid]
     while todo:
         current = todo.pop()
@@ -126,29 +145,8 @@ def runs_bundle_code(pid: int) -> bool:
             children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
         except OSError:
             continue  # gone
-        argv = cmdline.split(b"\0")
-        if not argv[0] or _is_zombie(current):
-            continue  # a zombie's cmdline reads empty: nothing runs
-        gate_shim = len(argv) > 2 and argv[1] == b"-c" and b"read -r -n 1 -u" in argv[2]
-        if os.path.basename(argv[0]) != b"bwrap" and not gate_shim:
-            return True
+        yield current, cmdline.split(b"\0")
         todo.extend(int(child) for child in children)
-    return False
-
-
-def process_tree(pid: int) -> str:
-    """``pid`` and its descendants as ``pid:name`` words, for a failure message."""
-    words, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            argv = Path(f"/proc/{current}/cmdline").read_bytes().split(b"\0")
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        words.append(f"{current}:{os.path.basename(argv[0]).decode(errors='replace') or 'zombie'}")
-        todo.extend(int(child) for child in children)
-    return " ".join(words)
 
 
 def pids_with_env(key: str, value: str) -> list[int]:
