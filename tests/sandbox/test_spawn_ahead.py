@@ -104,6 +104,24 @@ async def test_a_credential_changed_during_the_stop_reaches_the_new_process(conf
     assert len(_sandboxes(table)) == 1
 
 
+async def test_an_unused_sandbox_is_gone_before_the_new_handshake_ends(confined) -> None:
+    table, lc = confined
+    # tools/list answers after 1.5 s: the new process stays STARTING that long
+    spec = table.add("srv", WS, "--ignore-eof", "--slow-tools", "1.5", env={"API_TOKEN": "a"})
+    lc.register("srv", WS)
+    assert (await lc.start_bundle("srv", WS)).ok
+    inst = lc.get_instance("srv", WS)
+
+    respawn = asyncio.ensure_future(lc.respawn_bundle("srv", WS))
+    await _stopping(lc, "srv")
+    spec.env["API_TOKEN"] = "b"  # the sandbox being set up for "a" cannot be used
+    assert await wait_for(lambda: inst.state is BundleState.STARTING, 5.0, 0.005)
+    # Discarded while the new process starts, not after: one sandbox is left.
+    assert await wait_for(lambda: len(_sandboxes(table)) == 1, 1.0, 0.005), _sandboxes(table)
+    assert inst.state is BundleState.STARTING
+    assert (await respawn).ok
+
+
 async def test_a_stop_during_the_respawn_leaves_no_sandbox_behind(confined) -> None:
     table, lc = confined
     table.add("srv", WS, "--ignore-eof")
