@@ -7,10 +7,14 @@ creating one name race to "already exists". One lock file serialises them.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import pwd
+import stat
 import subprocess
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 LOCK = "/tmp/bundle-console-tests-useradd.lock"
 
@@ -37,3 +41,25 @@ def system_user(name: str) -> pwd.struct_passwd:
                 raise RuntimeError(f"useradd {name} failed ({done.returncode}): {done.stderr}")
             time.sleep(0.1)
     raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def reachable(path: Path) -> Iterator[None]:
+    """Let any user reach ``path``: ``o+x`` on each ancestor that lacks it, undone after.
+
+    A console run as the test user reads its own code and data from the checkout
+    (schemas included); a clone inside ``mktemp -d`` (0700, root's) is otherwise
+    out of its reach. Traverse only: nothing becomes listable or readable.
+    """
+    changed: list[tuple[Path, int]] = []
+    try:
+        resolved = path.resolve()
+        for parent in [*reversed(resolved.parents), resolved]:
+            mode = stat.S_IMODE(parent.stat().st_mode)
+            if not mode & stat.S_IXOTH:
+                parent.chmod(mode | stat.S_IXOTH)
+                changed.append((parent, mode))
+        yield
+    finally:
+        for parent, mode in reversed(changed):
+            parent.chmod(mode)

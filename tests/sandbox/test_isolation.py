@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from core.sandbox import availability
-from tests.users import system_user
+from tests.users import reachable, system_user
 
 ROOT = Path(__file__).resolve().parents[2]
 USER = "bcsandbox"
@@ -33,10 +33,12 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def uid() -> int:
+def uid() -> Iterator[int]:
     if os.getuid() != 0:
-        return os.getuid()  # already unprivileged
-    return system_user(USER).pw_uid
+        yield os.getuid()  # already unprivileged
+        return
+    with reachable(ROOT):  # the console, run as the user, reads its own files
+        yield system_user(USER).pw_uid
 
 
 @pytest.fixture
