@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--only NAME ...] [--json PATH]``.
+"""``python -m benchmarks [--quick] [--only NAME ...] [--busy N] [--json PATH]``.
 
 Each figure runs in a fresh child process (its own event loop, its own
 QApplication where needed, a clean RSS), and the parent prints one table.
@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from benchmarks.harness import Figure, render
+from benchmarks.load import busy_loops
 
 #: figure group -> "module:function" (async def run(quick) -> list[Figure]); run in this order
 GROUPS: dict[str, str] = {
@@ -49,10 +50,20 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME",
         help=f"run only this figure group (repeatable): {', '.join(GROUPS)}",
     )
+    parser.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run N busy loops (own sessions) beside the figures, to measure a saturated machine",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write figures as JSON")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.busy < 0:
+        parser.error(f"--busy: a count of loops, not {args.busy}")
+    return args
 
 
 def _run_child(group: str, quick: bool, out: Path) -> None:
@@ -77,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: list[Figure] = []
     failed: list[str] = []
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="bench-out-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-out-") as tmp, busy_loops(args.busy):
         for group in groups:
             out = Path(tmp) / f"{group}.json"
             print(f"running {group}{' (quick)' if args.quick else ''}...", file=sys.stderr)
@@ -94,13 +105,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {group} done in {took:.0f} s", file=sys.stderr)
             figures += [Figure.from_json(f) for f in json.loads(out.read_text())]
     print(render(figures))
-    print(f"\ntotal {time.monotonic() - started:.0f} s on {_machine()}")
+    busy = f", {args.busy} busy loops beside it" if args.busy else ""
+    print(f"\ntotal {time.monotonic() - started:.0f} s on {_machine()}{busy}")
     if failed:
         print(f"failed: {', '.join(failed)}")
     if args.json:
         payload = {
             "machine": _machine(),
             "quick": args.quick,
+            "busy_loops": args.busy,
             "figures": [f.to_json() for f in figures],
             "failed": failed,
         }

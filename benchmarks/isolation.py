@@ -16,6 +16,8 @@ core.sandbox.spawn adds. Measured on this 2-core machine, medians:
   next sandbox while the old process stops: 0.99x quiet, 1.13-1.16x with
   both cores saturated (was 1.15x and 1.35x in the same
   conditions). Figures: the README's "What a bundle can and cannot touch".
+- session 21: with ``--busy 2`` (loops in sessions of their own) 1.18-1.26x;
+  the third figure (benchmarks.idle_spawn) shows why that figure moves.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from benchmarks import idle_spawn
 from benchmarks.harness import Figure, interleave
 from benchmarks.support import (
     SdkSession,
@@ -124,7 +127,8 @@ async def run(quick: bool) -> list[Figure]:
     fig.pair("ratio on / off", s["on"]["total"], s["off"]["total"], goal=("<=", 1.10))
     fig.pair("ratio blocked / off", s["blocked"]["total"], s["off"]["total"], goal=("<=", 1.10))
     fig.pair("ratio on / SDK", s["on"]["total"], s["sdk"]["total"])
-    return [fig, await _spawn_parts(6 if quick else 30)]
+    parts = await _spawn_parts(6 if quick else 30)
+    return [fig, parts, idle_spawn.figure(6 if quick else 30)]
 
 
 async def _spawn_parts(rounds: int) -> Figure:
