@@ -49,7 +49,9 @@ def reachable(path: Path) -> Iterator[None]:
 
     A console run as the test user reads its own code and data from the checkout
     (schemas included); a clone inside ``mktemp -d`` (0700, root's) is otherwise
-    out of its reach. Traverse only: nothing becomes listable or readable.
+    out of its reach. Traverse only: nothing becomes listable or readable. The
+    undo is not shared between xdist workers: use it from a module-scoped
+    fixture, which tests/conftest.py turns into one worker for the module.
     """
     changed: list[tuple[Path, int]] = []
     try:
