@@ -183,13 +183,14 @@ Measure = Callable[[], Awaitable[dict[str, float]]]
 
 
 async def interleave(
-    variants: dict[str, Measure], rounds: int, warmup: int = 1
+    variants: dict[str, Measure], rounds: int, warmup: int = 1, *, settle: float = 0.02
 ) -> dict[str, dict[str, list[float]]]:
     """Run each variant once per round, alternating the order (A B, B A, A B, ...).
 
     Each measure returns named timings (seconds); the result maps
     ``variant -> name -> samples``. Warm-up rounds are run and discarded. The
-    garbage collector runs between samples, not inside them.
+    garbage collector runs between samples, not inside them, and ``settle``
+    seconds pass before each (0: none, for a figure about what idle time does).
     """
     names = list(variants)
     out: dict[str, dict[str, list[float]]] = {n: {} for n in names}
@@ -197,7 +198,8 @@ async def interleave(
         order = names if r % 2 == 0 else names[::-1]
         for name in order:
             gc.collect()
-            await asyncio.sleep(0.02)  # let the previous round's exits settle
+            if settle:
+                await asyncio.sleep(settle)  # let the previous round's exits settle
             result = await variants[name]()
             if r >= warmup:
                 for key, value in result.items():

@@ -7,7 +7,7 @@ after the spawner had slept 50 ms took about twice as long, unconfined, and a
 prepared sandbox released after 50 ms was like the latter. Quiet, all three
 are alike. So a respawn's figure under saturation depends on what the machine
 did just before it, and on/off ratios there move by 10 points between runs.
-No sleep sits between samples here (benchmarks.harness.interleave has one).
+Samples follow one another with no settling time between them.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from benchmarks.harness import Figure
+from benchmarks.harness import Figure, interleave
 from benchmarks.support import FIXTURE
 from core.sandbox import availability, default_policy, prepare
 
@@ -45,7 +45,7 @@ _HANDSHAKE = b"".join(
 )
 
 
-def figure(rounds: int) -> Figure:
+async def figure(rounds: int) -> Figure:
     """Spawn-to-answers of the fixture server in each variant, alternating the order."""
     argv = [sys.executable, str(FIXTURE)]
     env = dict(os.environ)
@@ -54,24 +54,25 @@ def figure(rounds: int) -> Figure:
         own.mkdir(parents=True)
         policy = default_policy(Path(tmp) / "data", own)
 
-        def spawned(idle: float) -> Callable[[], float]:
-            def go() -> float:
-                time.sleep(idle)
+        def spawned(idle: float) -> Callable[[], Awaitable[dict[str, float]]]:
+            async def go() -> dict[str, float]:
+                time.sleep(idle)  # noqa: ASYNC251 - the spawner's idle is what is measured
                 t0 = time.perf_counter()
-                proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-                return _answers(proc, t0)
+                pipe = subprocess.PIPE
+                proc = subprocess.Popen(argv, stdin=pipe, stdout=pipe)  # noqa: ASYNC220 - measured
+                return {"total": _answers(proc, t0)}
 
             return go
 
-        def released() -> float:
+        async def released() -> dict[str, float]:
             ready = prepare(argv, env, None, policy)
             assert ready is not None
-            time.sleep(IDLE)
+            time.sleep(IDLE)  # noqa: ASYNC251 - as above
             t0 = time.perf_counter()
             started = ready.release()
             assert started is not None
             try:
-                return _answers(started.popen, t0)
+                return {"total": _answers(started.popen, t0)}
             finally:
                 if started.pid_one is not None:
                     started.pid_one.close()
@@ -82,18 +83,12 @@ def figure(rounds: int) -> Figure:
         }
         if availability()[0] is not None:
             variants[f"prepared sandbox released after {IDLE * 1000:.0f} ms"] = released
-        samples: dict[str, list[float]] = {name: [] for name in variants}
-        names = list(variants)
-        for r in range(rounds + 2):
-            for name in names if r % 2 == 0 else names[::-1]:
-                took = variants[name]()
-                if r >= 2:
-                    samples[name].append(took)
+        s = await interleave(variants, rounds, 2, settle=0)
     fig = Figure("isolation", "spawn to initialize + tools/list answered, after work vs idle")
-    for name, values in samples.items():
-        fig.series(name, values)
-    first, second = names[0], names[1]
-    fig.pair("ratio after idle / right after", samples[second], samples[first])
+    for name in variants:
+        fig.series(name, s[name]["total"])
+    first, second = list(variants)[:2]
+    fig.pair("ratio after idle / right after", s[second]["total"], s[first]["total"])
     return fig
 
 

@@ -128,7 +128,7 @@ async def run(quick: bool) -> list[Figure]:
     fig.pair("ratio blocked / off", s["blocked"]["total"], s["off"]["total"], goal=("<=", 1.10))
     fig.pair("ratio on / SDK", s["on"]["total"], s["sdk"]["total"])
     parts = await _spawn_parts(6 if quick else 30)
-    return [fig, parts, idle_spawn.figure(6 if quick else 30)]
+    return [fig, parts, await idle_spawn.figure(6 if quick else 30)]
 
 
 async def _spawn_parts(rounds: int) -> Figure:

@@ -18,11 +18,10 @@ _LOOP = "while True: pass"
 @contextlib.contextmanager
 def busy_loops(count: int) -> Iterator[None]:
     """``count`` Python processes spinning until the block ends (then killed and reaped)."""
-    loops = [
-        subprocess.Popen([sys.executable, "-c", _LOOP], start_new_session=True)
-        for _ in range(count)
-    ]
-    try:
+    loops: list[subprocess.Popen[bytes]] = []
+    try:  # a Popen that fails must not leave the loops before it spinning
+        for _ in range(count):
+            loops.append(subprocess.Popen([sys.executable, "-c", _LOOP], start_new_session=True))
         yield
     finally:
         for loop in loops:
